@@ -2,8 +2,10 @@
 take the learner's new weights after every update.
 
 Implementations live in registry :data:`GENERATORS` (``vllm``: vLLM in this process, the default;
-``hf``: transformers ``generate``, the fallback). The trainer tokenizes prompts once and passes
-token ids, so the learner and the generator see exactly the same prompt tokens.
+``hf``: transformers ``generate``, the fallback; ``remote``: an engine in another process or node,
+served by ``rlvr serve-generator``, see :mod:`rlvr.generator_service`). The trainer tokenizes
+prompts once and passes token ids, so the learner and the generator see exactly the same prompt
+tokens.
 
 Logprobs are the model's *raw* log-softmax of the sampled tokens (before temperature, top-p or
 top-k): that is the quantity the learner recomputes for the same tokens, so the generator/learner
@@ -32,7 +34,7 @@ from rlvr.weight_sync import Check
 class GeneratorConfig:
     """Which engine samples completions, and its resources."""
 
-    name: str = field("vllm", help="generator implementation: vllm (default) or hf (transformers generate)")
+    name: str = field("vllm", help="generator implementation: vllm (default), hf (transformers generate) or remote (rlvr serve-generator)")
     dtype: Literal["float32", "bfloat16", "float16"] = field("float32", help="weights and activations dtype of the generator")
     max_model_len: int = field(512, help="longest prompt + completion in tokens")
     gpu_memory_utilization: float = field(0.3, help="vLLM on GPU: fraction of GPU memory for weights + KV cache (colocated with the learner)")
@@ -44,6 +46,11 @@ class GeneratorConfig:
     fingerprint_max_elements: int = field(
         50_000_000, help="weight-sync check covers every parameter up to this many elements, else a deterministic subset"
     )
+    address: str | None = field(None, help="remote: host:port of the `rlvr serve-generator` to use")
+    transport: Literal["auto", "gloo", "nccl"] = field("auto", help="remote: weight channel; auto is nccl with CUDA, else gloo")
+    token_file: str | None = field(None, help="remote: file holding the server's auth token (default: $RLVR_GENERATOR_TOKEN)")
+    connect_timeout: float = field(60.0, help="remote: seconds to keep retrying to reach the server at start-up")
+    request_timeout: float = field(1800.0, help="seconds either side of a remote generator waits for the other's next message")
 
     def validate(self) -> None:
         if self.chunk_size < 1:
@@ -54,6 +61,12 @@ class GeneratorConfig:
             raise ValueError("generator.gpu_memory_utilization must be in (0, 1]")
         if self.cpu_kv_cache_gib <= 0:
             raise ValueError("generator.cpu_kv_cache_gib must be positive")
+        if self.connect_timeout < 0 or self.request_timeout <= 0:
+            raise ValueError("generator.connect_timeout must be >= 0 and generator.request_timeout > 0")
+        if self.address:
+            from rlvr.generator_service import parse_address
+
+            parse_address(self.address)
 
 
 @dataclass
@@ -129,6 +142,7 @@ def build_generator(cfg: GeneratorConfig, model_path: str, tokenizer) -> Generat
 def _register_builtins() -> None:
     # Imported lazily: each implementation registers itself on import, and the vLLM one must not
     # import vllm before rlvr.env.setup() has run.
+    import rlvr.generator_service  # noqa: F401
     import rlvr.hf_generator  # noqa: F401
     import rlvr.vllm_generator  # noqa: F401
 

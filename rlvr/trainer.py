@@ -19,11 +19,30 @@ same loop with ``algorithm.select: rft`` (keep one verified-correct completion p
 Before the first step and after the last, the policy decodes a held-out split greedily (and with
 sampling); ``summary.json`` reports pass@1 before and after with a paired-bootstrap 95% CI of the
 difference.
+
+Data parallelism (``torchrun --nproc_per_node N rlvr train``). Every rank holds a learner replica
+(DeepSpeed) and its own generator. The step's ``prompts_per_step`` prompts are split evenly: rank
+``r`` reads the positions ``r, r + N, r + 2N, ...`` of the seeded problem order with its own
+cursor (so ranks never draw the same problem, a checkpoint records every rank's cursor, and no
+collective is needed while drawing: drawing may run in the rollout thread) and samples with its
+own seeds; dynamic-sampling refills are per rank. The scored groups are then all-gathered, so every
+rank builds the same *global* batch: advantages (including batch-whitened ones: REINFORCE++,
+GAE), KL rewards, the loss normalisers (:class:`LossScale`) and the batch metrics are exactly
+those of one process holding the whole batch. Each rank then trains on every N-th group (balanced
+after dynamic sampling) and DeepSpeed sums the gradients. All ranks run the same number of
+micro-batches (a rank with fewer pads with a fully masked one) because ZeRO-3 gathers parameters
+collectively in every forward. Metrics that are per-rank (micro-batch loss terms, timings) are
+reduced across ranks before rank 0 logs them. Held-out evaluation runs on rank 0 alone (the
+others wait for its result), so it gives the numbers of a single-process run.
+
+Asynchronous rollouts (``rollout.max_staleness >= 1``): see :mod:`rlvr.async_rollout`.
 """
 
 from __future__ import annotations
 
+import base64
 import math
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -38,9 +57,11 @@ from rlvr.algorithms.logprobs import entropy_from_logits, logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
 from rlvr.algorithms.sampling import dynamic_sampling_mask, rejection_sampling_mask
 from rlvr.algorithms.value import ValueLossConfig, ValueLossInput, value_loss
+from rlvr.async_rollout import RolloutBatch, RolloutPipeline, stale_groups
 from rlvr.checkpoint import CheckpointManager
 from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
+from rlvr.errors import ConfigError, RlvrError
 from rlvr.experience import Experience, build_experience
 from rlvr.io import publish_dir, staging_dir
 from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator
@@ -117,6 +138,15 @@ class RolloutConfig:
     prompts_per_chunk: int = field(64, help="prompts per generator call; scoring of one chunk overlaps the next")
     verifier_workers: int = field(1, help="verifier worker processes")
     verifier_timeout: float = field(5.0, help="seconds per verdict before it counts as wrong (reason timeout)")
+    max_staleness: int = field(0, help="asynchronous rollouts: generate the next batch during the update, at most this many policy versions old (0: synchronous)")
+    stale_policy: Literal["drop", "is"] = field(
+        "drop", help="groups older than max_staleness versions: drop them, or train them importance-weighted (needs algorithm.loss.tis_cap)")
+
+    def validate(self) -> None:
+        if self.prompts_per_step < 1 or self.n < 1:
+            raise ValueError("prompts_per_step and n must be at least 1")
+        if self.max_staleness < 0:
+            raise ValueError("max_staleness must be >= 0 (0: synchronous)")
 
 
 @dataclass
@@ -152,6 +182,11 @@ class TrainConfig:
     optim: OptimConfig = section(OptimConfig, "optimizer and learning-rate schedule")
     schedule: TrainSchedule = section(TrainSchedule, "how long to train")
     eval: TrainEvalConfig = section(TrainEvalConfig, "held-out evaluation")
+
+    def validate(self) -> None:
+        if self.rollout.max_staleness > 0 and self.rollout.stale_policy == "is" and self.algorithm.loss.tis_cap is None:
+            raise ValueError("rollout.stale_policy=is weights stale samples by the truncated importance ratio; "
+                             "set algorithm.loss.tis_cap (e.g. 2)")
 
 
 # ----------------------------------------------------------------------------- the critic
@@ -189,13 +224,89 @@ def _logprobs(learner_or_model, exp: Experience, temperature: float, want_entrop
     return logprobs, entropy
 
 
+# Distinct per-rank sampling seeds: far above any step * 997 + round the single-rank formula reaches.
+_RANK_SEED_STRIDE = 1_000_000_007
+
+
+def _all_gather(obj: Any, world_size: int) -> list[Any]:
+    """Every rank's ``obj``, in rank order (``[obj]`` in a single process)."""
+    if world_size == 1:
+        return [obj]
+    import torch.distributed as dist
+
+    out: list[Any] = [None] * world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def _from_rank0(obj: Any, world_size: int) -> Any:
+    """Rank 0's ``obj`` on every rank (the other ranks block here until rank 0 gets here)."""
+    if world_size == 1:
+        return obj
+    import torch.distributed as dist
+
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _reduce_step_metrics(per_rank: list[dict[str, float]]) -> dict[str, float]:
+    """Combine per-rank loss/value metrics: each is a rank's share of a global token mean (SUM),
+    except ``_max`` keys (MAX) - the contract of :func:`rlvr.algorithms.aggregation.reduce_metrics`."""
+    out: dict[str, float] = {}
+    for metrics in per_rank:
+        for k, v in metrics.items():
+            out[k] = v if k not in out else (max(out[k], v) if k.endswith("_max") else out[k] + v)
+    return out
+
+
+def _rollout_metrics(per_rank: list[dict[str, Any]]) -> dict[str, float]:
+    """Step metrics from every rank's rollout counts: counts add up, ratios are taken of the
+    totals, and wall-clock seconds are the slowest rank's (ranks generate in parallel)."""
+    total = {k: sum(s[k] for s in per_rank) for k in ("groups_sampled", "groups_zero_variance", "gen_tokens", "samples", "correct",
+                                                      "no_answer", "first_groups", "first_groups_any_correct")}
+    ids = [pid for s in per_rank for pid in s["problem_ids"]]
+    gen_seconds = max(s["gen_seconds"] for s in per_rank)
+    return {
+        "groups_sampled": total["groups_sampled"],
+        "groups_zero_variance": total["groups_zero_variance"],
+        "gen_tokens": total["gen_tokens"],
+        "gen_seconds": gen_seconds,
+        "verify_seconds": max(s["verify_seconds"] for s in per_rank),
+        # The headline figures describe the policy, so they come from the first round, before filtering.
+        "accuracy": total["correct"] / max(1, total["samples"]),
+        "no_answer_rate": total["no_answer"] / max(1, total["samples"]),
+        "pass_rate_any": total["first_groups_any_correct"] / max(1, total["first_groups"]),
+        "zero_variance_frac": total["groups_zero_variance"] / max(1, total["groups_sampled"]),
+        "gen_tokens_per_s": total["gen_tokens"] / max(gen_seconds, 1e-9),
+        # Distinct problems drawn this step over all ranks (= problems_drawn unless ranks overlap).
+        "problems_drawn": len(ids),
+        "problems_unique": len(set(ids)),
+    }
+
+
+def _rng_state() -> dict[str, Any]:
+    """This process's global RNG states (JSON-safe), so a resumed run draws what it would have."""
+    version, internal, gauss = random.getstate()
+    return {"torch": base64.b64encode(torch.get_rng_state().numpy().tobytes()).decode(), "python": [version, list(internal), gauss]}
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import numpy as np
+
+    torch.set_rng_state(torch.from_numpy(np.frombuffer(base64.b64decode(state["torch"]), dtype=np.uint8).copy()))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         from rlvr.prompts import get_template
         from rlvr.verifiers import VerifierPool
 
         self.cfg = cfg
-        self.run = RunDir(cfg.run, cfg)
+        # The launcher's rank is known before the process group exists: only rank 0 writes the run directory.
+        self.run = RunDir(cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
         self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints)
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
@@ -205,9 +316,18 @@ class Trainer:
         self.state: dict[str, Any] = {}
         policy_path = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
         self.learner = build_learner(load_model(policy_path, cfg.model.dtype), cfg.learner, cfg.optim, cfg.schedule.steps)
+        self.rank, self.world_size = self.learner.rank, self.learner.world_size
+        if cfg.rollout.prompts_per_step % self.world_size:
+            raise ConfigError(f"rollout.prompts_per_step: {cfg.rollout.prompts_per_step} prompts cannot be split evenly over "
+                              f"{self.world_size} ranks; use a multiple of the world size")
+        # Data position of this rank's stream: advanced by each draw, and (``self.state``) as of
+        # the last batch trained on, which is what a checkpoint records.
+        self.cursor = 0
         if resume_from:
             self.state = self.ckpts.load(resume_from, self.learner)
-            print(f"rlvr train: resumed from {resume_from} (step {self.learner.step_count})")
+            self.cursor = self._restore(self.state)
+            if self.learner.is_main:
+                print(f"rlvr train: resumed from {resume_from} (step {self.learner.step_count})")
         loss = cfg.algorithm.loss
         self.needs_ref = loss.kl_coef > 0 or cfg.algorithm.kl_reward_coef > 0
         self.ref = load_model(resolve_model_path(cfg.model.path), cfg.model.dtype).to(self.learner.device).eval() if self.needs_ref else None
@@ -215,17 +335,21 @@ class Trainer:
         if self.critic is not None and resume_from and (resume_from / "critic").is_dir():
             self.critic.learner.load_state(resume_from / "critic")
         self.generator = build_generator(cfg.generator, policy_path, self.tokenizer)
+        # Policy version (learner step count) of the weights the generator holds.
+        self.generator_version = self.learner.step_count
         self.pool = VerifierPool(workers=cfg.rollout.verifier_workers, timeout=cfg.rollout.verifier_timeout)
         self.order = list(range(len(self.train_problems)))
         random.Random(cfg.run.seed).shuffle(self.order)
+        self.pipeline = RolloutPipeline(self.collect, cfg.rollout.max_staleness)
 
     # ---------------------------------------------------------------- data
 
     def _next_problems(self, count: int) -> list[Problem]:
-        """The next ``count`` training problems in a seeded order (cursor saved in checkpoints)."""
-        cursor = self.state.get("cursor", 0)
-        self.state["cursor"] = cursor + count
-        return [self.train_problems[self.order[(cursor + i) % len(self.order)]] for i in range(count)]
+        """The next ``count`` problems of this rank's stream: positions ``rank + world_size * i``
+        of a seeded order (with one rank, simply the next ``count``)."""
+        cursor, self.cursor = self.cursor, self.cursor + count
+        n = len(self.order)
+        return [self.train_problems[self.order[(self.rank + self.world_size * (cursor + i)) % n]] for i in range(count)]
 
     def _sampling(self) -> SamplingConfig:
         r = self.cfg.rollout
@@ -233,12 +357,15 @@ class Trainer:
 
     # ---------------------------------------------------------------- rollouts
 
-    def collect(self, step: int) -> tuple[list[list[ScoredCompletion]], list[list[int]], dict[str, float]]:
-        """Scored groups for one step, refilled after dynamic sampling."""
-        want = self.cfg.rollout.prompts_per_step
+    def collect(self, step: int, version: int) -> RolloutBatch:
+        """This rank's scored groups for one step (its share of ``prompts_per_step``), refilled
+        after dynamic sampling, generated by policy ``version`` (the generator's weights). Uses no
+        collective: in async mode it runs in the rollout thread."""
+        want = self.cfg.rollout.prompts_per_step // self.world_size
         kept: list[list[ScoredCompletion]] = []
         kept_prompts: list[list[int]] = []
-        stats = {"groups_sampled": 0, "groups_zero_variance": 0, "gen_tokens": 0, "gen_seconds": 0.0, "verify_seconds": 0.0}
+        stats: dict[str, Any] = {"groups_sampled": 0, "groups_zero_variance": 0, "gen_tokens": 0, "gen_seconds": 0.0, "verify_seconds": 0.0,
+                                 "problem_ids": []}
         first_round: list[list[ScoredCompletion]] = []
         for round_ in range(1 + (self.cfg.algorithm.max_refill_rounds if self.cfg.algorithm.dynamic_sampling else 0)):
             need = want - len(kept)
@@ -246,9 +373,10 @@ class Trainer:
                 break
             # Refills draw at least half a batch: zero-variance groups are common and a small draw would need many rounds.
             problems = self._next_problems(need if round_ == 0 else max(need, want // 2))
+            stats["problem_ids"].extend(p.id for p in problems)
             prompt_ids = encode_prompts(problems, self.template, self.tokenizer)
             groups = generate_and_score(self.generator, self.pool, problems, prompt_ids, self.template, self._sampling(),
-                                        seed=self.cfg.run.seed * 1_000_003 + step * 997 + round_,
+                                        seed=self.cfg.run.seed * 1_000_003 + step * 997 + round_ + self.rank * _RANK_SEED_STRIDE,
                                         prompts_per_chunk=self.cfg.rollout.prompts_per_chunk, timing=stats)
             stats["groups_sampled"] += len(groups)
             stats["gen_tokens"] += sum(len(s.completion.token_ids) for g in groups for s in g)
@@ -260,14 +388,10 @@ class Trainer:
                 if (ok or not self.cfg.algorithm.dynamic_sampling) and len(kept) < want:
                     kept.append(g)
                     kept_prompts.append(p)
-        # The headline figures describe the policy, so they come from the first round, before filtering.
         flat = [s for g in first_round for s in g]
-        stats["accuracy"] = sum(s.correct for s in flat) / max(1, len(flat))
-        stats["no_answer_rate"] = sum(s.verdict.extracted is None for s in flat) / max(1, len(flat))
-        stats["pass_rate_any"] = sum(any(s.correct for s in g) for g in first_round) / max(1, len(first_round))
-        stats["zero_variance_frac"] = stats["groups_zero_variance"] / max(1, stats["groups_sampled"])
-        stats["gen_tokens_per_s"] = stats["gen_tokens"] / max(stats["gen_seconds"], 1e-9)
-        return kept, kept_prompts, stats
+        stats.update(samples=len(flat), correct=sum(s.correct for s in flat), no_answer=sum(s.verdict.extracted is None for s in flat),
+                     first_groups=len(first_round), first_groups_any_correct=sum(any(s.correct for s in g) for g in first_round))
+        return RolloutBatch(step, kept, kept_prompts, [version] * len(kept), stats, self.cursor)
 
     def _informative_groups(self, groups: list[list[ScoredCompletion]]) -> list[bool]:
         """Which groups have unequal rewards (the others carry no group-relative signal)."""
@@ -278,39 +402,75 @@ class Trainer:
         keep = dynamic_sampling_mask(rewards, group_ids)
         return [bool(keep[group_ids == i].any()) for i in range(len(groups))]
 
+    def _global_batch(self, batch: RolloutBatch) -> tuple[list[list[ScoredCompletion]], list[list[int]], dict[str, float]]:
+        """Every rank's groups (rank order) with the step's rollout and staleness metrics; groups
+        too stale for ``rollout.stale_policy`` are removed."""
+        parts = _all_gather((batch.groups, batch.prompt_ids, batch.versions, batch.stats), self.world_size)
+        groups = [g for p in parts for g in p[0]]
+        prompt_ids = [x for p in parts for x in p[1]]
+        versions = [v for p in parts for v in p[2]]
+        metrics = _rollout_metrics([p[3] for p in parts])
+        r = self.cfg.rollout
+        if r.max_staleness > 0:
+            keep, stale = stale_groups(versions, self.learner.step_count, r.max_staleness, r.stale_policy)
+            groups = [g for g, k in zip(groups, keep) if k]
+            prompt_ids = [p for p, k in zip(prompt_ids, keep) if k]
+            metrics.update(stale)
+        return groups, prompt_ids, metrics
+
+    def _rows_of(self, exp: Experience, rank: int) -> list[int]:
+        """Rows of the groups rank ``rank`` trains on: every ``world_size``-th group."""
+        return [i for i, g in enumerate(exp.group_ids.tolist()) if g % self.world_size == rank]
+
     # ---------------------------------------------------------------- one update
 
     def update(self, exp: Experience) -> dict[str, float]:
+        """One optimizer step on the step's global batch ``exp`` (identical on every rank); this
+        rank computes forward/backward on its own groups only (see the module docstring)."""
         cfg, alg = self.cfg, self.cfg.algorithm
         device = self.learner.device
         lengths = exp.lengths
         rewards = compute_rewards(exp.correct, exp.has_answer, lengths, cfg.rollout.max_tokens, cfg.reward)
         metrics: dict[str, float] = {"reward_mean": float(rewards.mean())}
         mb_size = cfg.learner.micro_batch_size
-        rows = list(range(len(exp)))
+        rows = self._rows_of(exp, self.rank)
         chunks = [rows[i : i + mb_size] for i in range(0, len(rows), mb_size)]
+        # Equal micro-batch counts on every rank (ZeRO-3 forwards are collective): pad with
+        # fully masked micro-batches, which add nothing to the loss or the metrics.
+        most = max(math.ceil(len(self._rows_of(exp, r)) / mb_size) for r in range(self.world_size))
+        live = [True] * len(chunks) + [False] * (most - len(chunks))
+        chunks += [[0]] * (most - len(chunks))
         temperature = cfg.rollout.temperature
 
-        # No-grad passes over the whole batch: what the estimator and later epochs need.
+        # No-grad passes over this rank's rows, assembled into whole-batch tensors (rows are
+        # disjoint across ranks, so a SUM all-reduce of zero-filled tensors is exact).
         old_lp = ref_lp = old_values = None
         # Later epochs compare against the sampling-time policy; the KL reward needs it too.
         # (A single epoch uses the live logprobs, detached: they are the sampling-time ones.)
         need_old = alg.epochs > 1 or alg.kl_reward_coef > 0
         if need_old or self.ref is not None or self.critic is not None:
-            old_parts, ref_parts, val_parts = [], [], []
+            shape = exp.response_mask.shape
+            old_lp = torch.zeros(shape) if need_old else None
+            ref_lp = torch.zeros(shape) if self.ref is not None else None
+            old_values = torch.zeros(shape) if self.critic is not None else None
             with torch.no_grad():
-                for c in chunks:
+                for c, ok in zip(chunks, live):
+                    if not ok:
+                        continue
                     sub = exp.select(c)
-                    pad = exp.response_mask.shape[1] - sub.response_mask.shape[1]
+                    width = sub.response_mask.shape[1]
                     if need_old:
-                        old_parts.append(torch.nn.functional.pad(_logprobs(self.learner, sub, temperature, False, device)[0].cpu(), (0, pad)))
+                        old_lp[c, :width] = _logprobs(self.learner, sub, temperature, False, device)[0].cpu()
                     if self.ref is not None:
-                        ref_parts.append(torch.nn.functional.pad(_logprobs(self.ref, sub, temperature, False, device)[0].cpu(), (0, pad)))
+                        ref_lp[c, :width] = _logprobs(self.ref, sub, temperature, False, device)[0].cpu()
                     if self.critic is not None:
-                        val_parts.append(torch.nn.functional.pad(self.critic.values(sub, grad=False).cpu(), (0, pad)))
-            old_lp = torch.cat(old_parts) if old_parts else None
-            ref_lp = torch.cat(ref_parts) if ref_parts else None
-            old_values = torch.cat(val_parts) if val_parts else None
+                        old_values[c, :width] = self.critic.values(sub, grad=False).cpu()
+            if self.world_size > 1:
+                import torch.distributed as dist
+
+                for t in (old_lp, ref_lp, old_values):
+                    if t is not None:
+                        dist.all_reduce(t)
 
         mask = exp.response_mask
         if alg.select == "rft":
@@ -325,18 +485,19 @@ class Trainer:
             token_rewards=token_rewards, gamma=alg.gamma, lam=alg.lam), correct=exp.correct)
         metrics.update({k: float(v) for k, v in adv.metrics.items()})
 
-        scale = LossScale.total(LossScale.of(mask[c], max_len=cfg.rollout.max_tokens) for c in chunks)
-        if self.learner.world_size > 1:
-            scale = scale.all_reduce()
+        # The normaliser of the whole step (every rank's micro-batches), the same on every rank.
+        every_row = list(range(len(exp)))
+        scale = LossScale.total(LossScale.of(mask[every_row[i : i + mb_size]], max_len=cfg.rollout.max_tokens)
+                                for i in range(0, len(exp), mb_size))
         want_entropy = True
         t0 = time.time()
         step_info: dict[str, float] = {}
         for _epoch in range(alg.epochs):
             loss_metrics, value_metrics = [], []
-            for i, c in enumerate(chunks):
+            for i, (c, ok) in enumerate(zip(chunks, live)):
                 sub = exp.select(c)
                 width = sub.response_mask.shape[1]
-                sub_mask = mask[c][:, :width].to(device)
+                sub_mask = mask[c][:, :width].to(device) * (1.0 if ok else 0.0)
                 logprobs, entropy = _logprobs(self.learner, sub, temperature, want_entropy, device)
                 if alg.loss.entropy_coef == 0 and entropy is not None:
                     entropy = entropy.detach()
@@ -363,10 +524,20 @@ class Trainer:
                 critic_info = self.critic.learner.step()
                 metrics.update({f"critic_{k}": v for k, v in reduce_metrics(value_metrics).items()})
                 metrics["critic_grad_norm"] = critic_info["grad_norm"]
-        metrics.update(reduce_metrics(loss_metrics))
+        shares = reduce_metrics(loss_metrics)
+        learn_seconds = time.time() - t0
+        if self.world_size > 1:
+            # Loss terms are this rank's share of a step-wide token mean; the step is as slow as its slowest rank.
+            critic_keys = [k for k in metrics if k.startswith("critic_") and k != "critic_grad_norm"]
+            gathered = _all_gather(({**shares, **{k: metrics[k] for k in critic_keys}}, learn_seconds), self.world_size)
+            combined = _reduce_step_metrics([g[0] for g in gathered])
+            metrics.update({k: combined[k] for k in critic_keys})
+            shares = {k: v for k, v in combined.items() if k not in critic_keys}
+            learn_seconds = max(g[1] for g in gathered)
+        metrics.update(shares)
         metrics.update(step_info)
         learn_tokens = int(exp.attention_mask.sum()) * alg.epochs
-        metrics["learn_seconds"] = time.time() - t0
+        metrics["learn_seconds"] = learn_seconds
         metrics["learner_tokens_per_s"] = learn_tokens / max(metrics["learn_seconds"], 1e-9)
         metrics["response_length_mean"] = float(lengths.float().mean())
         metrics["response_length_max"] = int(lengths.max())
@@ -376,102 +547,158 @@ class Trainer:
     # ---------------------------------------------------------------- evaluation
 
     def evaluate(self, step: int, samples: int) -> dict[str, Any]:
-        """Greedy and sampled accuracy on the held-out problems (per-problem lists for the paired CI)."""
-        from rlvr.verifiers import VerifierPool  # noqa: F401 - the pool is already running
-
-        prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer)
-        greedy = generate_and_score(self.generator, self.pool, self.eval_problems, prompt_ids, self.template,
-                                    SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.rollout.max_tokens), seed=0,
-                                    prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
-        out: dict[str, Any] = {"greedy": accuracy(greedy)}
-        if samples:
-            sampled = generate_and_score(self.generator, self.pool, self.eval_problems, prompt_ids, self.template,
-                                         SamplingConfig(n=samples, temperature=self.cfg.rollout.temperature, top_p=self.cfg.rollout.top_p,
-                                                        max_tokens=self.cfg.rollout.max_tokens),
-                                         seed=12345, prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
-            out["sampled"] = accuracy(sampled)
-        return out
+        """Greedy and sampled accuracy on the held-out problems (per-problem lists for the paired
+        CI), computed by rank 0 alone and returned on every rank."""
+        out: dict[str, Any] | None = None
+        if self.learner.is_main:
+            prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer)
+            greedy = generate_and_score(self.generator, self.pool, self.eval_problems, prompt_ids, self.template,
+                                        SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.rollout.max_tokens), seed=0,
+                                        prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
+            out = {"greedy": accuracy(greedy)}
+            if samples:
+                sampled = generate_and_score(self.generator, self.pool, self.eval_problems, prompt_ids, self.template,
+                                             SamplingConfig(n=samples, temperature=self.cfg.rollout.temperature, top_p=self.cfg.rollout.top_p,
+                                                            max_tokens=self.cfg.rollout.max_tokens),
+                                             seed=12345, prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
+                out["sampled"] = accuracy(sampled)
+        return _from_rank0(out, self.world_size)
 
     def periodic_eval(self) -> dict[str, float]:
-        """pass@k / maj@k / greedy on the held-out problems, with rlvr eval's estimators (logged as eval/...)."""
+        """pass@k / maj@k / greedy on the held-out problems, with rlvr eval's estimators (logged as eval/...); rank 0 computes."""
         from rlvr.evaluate import evaluate_in_training
 
-        r = self.cfg.rollout
-        sampling = SamplingConfig(n=max(1, self.cfg.eval.samples), temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
-        return evaluate_in_training(self.generator, self.pool, self.tokenizer, self.eval_problems, self.template, sampling,
-                                    dataset=self.cfg.eval.dataset.name, prompts_per_chunk=r.prompts_per_chunk)
+        out: dict[str, float] | None = None
+        if self.learner.is_main:
+            r = self.cfg.rollout
+            sampling = SamplingConfig(n=max(1, self.cfg.eval.samples), temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
+            out = evaluate_in_training(self.generator, self.pool, self.tokenizer, self.eval_problems, self.template, sampling,
+                                       dataset=self.cfg.eval.dataset.name, prompts_per_chunk=r.prompts_per_chunk)
+        return _from_rank0(out, self.world_size)
 
     # ---------------------------------------------------------------- the loop
 
     def sync(self) -> dict[str, float]:
+        """Load the learner's weights into the idle generator and verify them (raises on mismatch)."""
         from rlvr.weight_sync import sync_weights
 
         report = sync_weights(self.learner, self.generator)
+        self.generator_version = self.learner.step_count
         return {"sync_seconds": report.seconds}
 
+    def _current_generator(self) -> dict[str, float]:
+        """Make the generator hold the learner's weights (evaluation must see the trained policy)."""
+        self.pipeline.drain()
+        return self.sync() if self.generator_version < self.learner.step_count else {}
+
     def save(self, step: int) -> None:
-        path = self.ckpts.save(step, self.learner, self.tokenizer, {k: v for k, v in self.state.items()})
+        # Each rank's data position and RNG state; rank 0 writes the state file.
+        cursors, rngs = zip(*_all_gather((self.state.get("cursor", 0), _rng_state()), self.world_size))
+        state = {**self.state, "rng": list(rngs)}
+        if self.world_size > 1:
+            state.update(cursor=sum(cursors), rank_cursors=list(cursors))
+        path = self.ckpts.save(step, self.learner, self.tokenizer, state)
         if self.critic is not None:
             (path / "critic").mkdir(exist_ok=True)
             self.critic.learner.save_state(path / "critic")
+
+    def _restore(self, state: dict[str, Any]) -> int:
+        """This rank's data position (and RNG state) from a checkpoint's trainer state."""
+        if "rng" in state:
+            _set_rng_state(state["rng"][self.rank])
+        if self.world_size == 1:
+            return state.get("cursor", 0)
+        cursors = state.get("rank_cursors", [])
+        if len(cursors) != self.world_size:
+            raise RlvrError(f"the checkpoint was written by {max(1, len(cursors))} rank(s); resume it with the same world size, not {self.world_size}")
+        state["cursor"] = cursors[self.rank]
+        return cursors[self.rank]
+
+    def _check_replicas(self) -> None:
+        """Data-parallel replicas must hold identical weights; a divergence would silently make
+        each rank's generator sample from a different policy."""
+        from rlvr.weight_sync import fingerprint
+
+        mine = [fingerprint(t) for _, t in self.learner.named_full_parameters()]
+        if any(other != mine for other in _all_gather(mine, self.world_size)):
+            raise RuntimeError("data-parallel replicas diverged: the learners' weights differ between ranks")
 
     def train(self) -> dict[str, Any]:
         from tqdm.auto import tqdm
 
         cfg = self.cfg
+        main = self.learner.is_main
         start = self.learner.step_count
         logger = MetricsLogger(self.run, resume_step=start, config=cfg)
         t_start = time.time()
-        if start == 0 and self.learner.is_main:
+        if start == 0 and main:
             print(f"rlvr train: {cfg.model.path} ({count_parameters(self.learner.model) / 1e6:.2f}M parameters), "
                   f"{len(self.train_problems)} training problems, {cfg.rollout.prompts_per_step} prompts x {cfg.rollout.n} samples per step "
-                  f"-> {self.run.path}")
+                  f"over {self.world_size} rank(s) -> {self.run.path}")
         if cfg.eval.before_after and "before" not in self.state:
             before = self.evaluate(0, cfg.eval.samples)
             self.state["before"] = before
-            print(f"rlvr train: held-out pass@1 before: greedy {_mean(before['greedy']):.3f}"
-                  + (f", sampled {_mean(before['sampled']):.3f}" if "sampled" in before else ""))
+            if main:
+                print(f"rlvr train: held-out pass@1 before: greedy {_mean(before['greedy']):.3f}"
+                      + (f", sampled {_mean(before['sampled']):.3f}" if "sampled" in before else ""))
         t_loop = time.time()
-        bar = tqdm(total=cfg.schedule.steps, initial=start, desc="train", disable=not (cfg.run.progress and self.learner.is_main), dynamic_ncols=True)
+        bar = tqdm(total=cfg.schedule.steps, initial=start, desc="train", disable=not (cfg.run.progress and main), dynamic_ncols=True)
         step = start
         try:
             while step < cfg.schedule.steps:
                 t0 = time.time()
-                groups, prompt_ids, roll = self.collect(step)
+                batch = self.pipeline.take(step, self.generator_version, prefetch=step + 1 < cfg.schedule.steps)
+                self.state["cursor"] = batch.cursor
+                groups, prompt_ids, metrics = self._global_batch(batch)
                 if groups:
                     exp = build_experience(groups, prompt_ids, list(range(len(groups))), self.tokenizer.eos_token_id,
                                            self.tokenizer.pad_token_id, cfg.algorithm.mask_truncated)
-                    metrics = {**roll, **self.update(exp)}
-                    metrics.update(self.sync())
+                    metrics.update(self.update(exp))
                 else:
                     # Every group had equal rewards even after refills: no signal, so no update; the
                     # step still counts (schedule, logging, checkpoints) so the run cannot stall.
-                    bar.write(f"step {step + 1}: every group had equal rewards after refills; no update")
+                    if main:
+                        bar.write(f"step {step + 1}: every group had equal rewards after refills; no update")
+                    if self.generator_version == self.learner.step_count:
+                        self.generator_version += 1  # the weights did not change: the generator still holds them
                     self.learner.step_count += 1
-                    metrics = {**roll, "skipped_update": 1}
+                    metrics["skipped_update"] = 1
+                if self.pipeline.must_sync(self.generator_version, self.learner.step_count):
+                    self.pipeline.drain()  # never replace weights under a running generation
+                    metrics.update(self.sync())
                 step += 1
                 metrics["step_seconds"] = time.time() - t0
                 if cfg.eval.every and step % cfg.eval.every == 0 and step < cfg.schedule.steps:
+                    metrics.update(self._current_generator())
                     metrics.update(self.periodic_eval())
                 if step % cfg.run.log_every == 0 or step == cfg.schedule.steps:
                     logger.log(step, metrics)
                 bar.update(1)
                 bar.set_postfix(acc=f"{metrics['accuracy']:.2f}", zero_var=f"{metrics['zero_variance_frac']:.2f}", s=f"{metrics['step_seconds']:.2f}")
                 out_of_time = cfg.schedule.max_seconds > 0 and time.time() - t_loop >= cfg.schedule.max_seconds
+                # Every rank must agree to stop (the others would wait in a collective forever).
+                out_of_time = bool(_from_rank0(out_of_time, self.world_size))
                 if (cfg.run.save_every and step % cfg.run.save_every == 0) or step == cfg.schedule.steps or out_of_time:
                     self.save(step)
                 if out_of_time:
-                    bar.write(f"rlvr train: time budget of {cfg.schedule.max_seconds:.0f}s reached at step {step}")
+                    if main:
+                        bar.write(f"rlvr train: time budget of {cfg.schedule.max_seconds:.0f}s reached at step {step}")
                     break
         finally:
             bar.close()
             logger.close()
+            self.pipeline.close()
         rl_seconds = time.time() - t_loop
-        summary: dict[str, Any] = {"steps": step, "seconds": round(time.time() - t_start, 1), "rl_seconds": round(rl_seconds, 1)}
+        summary: dict[str, Any] = {"steps": step, "seconds": round(time.time() - t_start, 1), "rl_seconds": round(rl_seconds, 1),
+                                   "world_size": self.world_size}
+        if self.world_size > 1:
+            self._check_replicas()
+            summary["replicas_identical"] = True
         if cfg.eval.before_after:
+            self._current_generator()
             summary.update(self._before_after(step))
         self.learner.save_model(staging_dir(self.run.path / "final"), self.tokenizer)  # every rank joins the gather
-        if self.learner.is_main:
+        if main:
             publish_dir(self.run.path / "final")
             plot_curves(self.run.path / "metrics.jsonl", self.run.path / "train_curves.png",
                         ["reward_mean", "accuracy", f"eval/{cfg.eval.dataset.name}/greedy", "response_length_mean"], "rlvr train", smooth=10)
@@ -497,14 +724,16 @@ class Trainer:
             out["sampled_pass@1_before"] = _mean(before["sampled"])
             out["sampled_pass@1_after"] = _mean(after["sampled"])
             out["sampled_ci95"] = [float(sd.lo), float(sd.hi)]
-        print(f"rlvr train: held-out greedy pass@1 {out['pass@1_before']:.3f} -> {out['pass@1_after']:.3f} "
-              f"({out['improvement'] * 100:+.1f} points, 95% CI {out['ci95'][0] * 100:+.1f} to {out['ci95'][1] * 100:+.1f})")
-        if "sampled_pass@1_after" in out:
-            print(f"rlvr train: held-out sampled pass@1 {out['sampled_pass@1_before']:.3f} -> {out['sampled_pass@1_after']:.3f} "
-                  f"(95% CI of the difference {out['sampled_ci95'][0] * 100:+.1f} to {out['sampled_ci95'][1] * 100:+.1f} points)")
+        if self.learner.is_main:
+            print(f"rlvr train: held-out greedy pass@1 {out['pass@1_before']:.3f} -> {out['pass@1_after']:.3f} "
+                  f"({out['improvement'] * 100:+.1f} points, 95% CI {out['ci95'][0] * 100:+.1f} to {out['ci95'][1] * 100:+.1f})")
+            if "sampled_pass@1_after" in out:
+                print(f"rlvr train: held-out sampled pass@1 {out['sampled_pass@1_before']:.3f} -> {out['sampled_pass@1_after']:.3f} "
+                      f"(95% CI of the difference {out['sampled_ci95'][0] * 100:+.1f} to {out['sampled_ci95'][1] * 100:+.1f} points)")
         return out
 
     def close(self) -> None:
+        self.pipeline.close()
         self.generator.close()
         self.pool.close()
 

@@ -4,7 +4,7 @@
     python scripts/build_tiny_model.py [--workdir runs/build-tiny] [--skip-pretrain]
 
 1. ``rlvr pretrain --config tiny-arith``: a tokenizer and a ~1.8M-parameter Llama trained from
-   scratch on worked solutions of the *easy* arithmetic curriculum (2-3 terms).
+   scratch on worked solutions of the *easy* arithmetic curriculum (2-4 numbers, at most 6 digits).
 2. ``rlvr sft --config tiny-arith``: fine-tuning on the same kind of worked solutions, prompt
    masked; the checkpoint with the best greedy accuracy on held-out easy problems is kept.
 3. The result is copied into the package, and its greedy pass@1 on the held-out *hard* split (the

@@ -35,7 +35,7 @@ def test_trl_sees_the_prompts_rlvr_trains_on_in_the_same_order(bench):
     problems = load_problems(DatasetConfig(name="arith", split="train", options={"level": "hard"}))
     order = list(range(len(problems)))
     random.Random(spec.seed).shuffle(order)
-    fake = SimpleNamespace(state={}, train_problems=problems, order=order)
+    fake = SimpleNamespace(cursor=0, rank=0, world_size=1, train_problems=problems, order=order)
     drawn = [p for _ in range(spec.warmup + spec.steps) for p in Trainer._next_problems(fake, spec.prompts)]
     template = get_template("arith")
     assert bench.train_prompts(spec) == [(template.render(p), p.answer) for p in drawn]

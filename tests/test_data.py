@@ -6,6 +6,7 @@ import collections
 import gzip
 import hashlib
 import json
+import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -237,31 +238,43 @@ def test_synthetic_deterministic_and_disjoint(name: str, options: dict) -> None:
     assert [p.prompt for p in load("test", gen_seed=1)] != [p.prompt for p in test]
 
 
+def _reduce(expression: str) -> str:
+    """An independent rewrite step: evaluate the first product, else the leftmost operation."""
+    tokens = re.findall(r"\d+|[-+*]", expression)
+    i = tokens.index("*") if "*" in tokens else 1
+    a, op, b = int(tokens[i - 1]), tokens[i], int(tokens[i + 1])
+    value = {"+": a + b, "-": a - b, "*": a * b}[op]
+    return "".join(tokens[: i - 1] + [str(value)] + tokens[i + 2 :])
+
+
 def test_arith_problems_are_correct_and_short() -> None:
     from rlvr.data.arith import PRESETS, corpus
 
     hard = load_problems(DatasetConfig(name="arith", options={"level": "hard", "train_size": 500}))
     easy = load_problems(DatasetConfig(name="arith", options={"train_size": 500}))
-    mul = load_problems(DatasetConfig(name="arith", options={"level": "hard", "ops": "+-*", "train_size": 300}))
+    # factors of a product have one digit, so four numbers with a product reach 6 digits at most
+    mul = load_problems(DatasetConfig(name="arith", options={"level": "hard", "ops": "+-*", "min_total_digits": 6, "train_size": 300}))
     for p in easy + hard + mul:
         lines = p.solution.splitlines()
         assert lines[-1] == f"Answer: {p.answer}" and int(p.answer) >= 0
-        total = None
-        for line in lines[:-1]:  # every step is right and nothing goes negative
-            lhs, rhs = line.split("=")
-            a, op, b = next(lhs.partition(o) for o in "*+-" if o in lhs)
-            assert int(rhs) == {"+": int(a) + int(b), "-": int(a) - int(b), "*": int(a) * int(b)}[op] >= 0
-            total = int(rhs)
-        assert total == int(p.answer) and len(p.prompt) < 120
+        assert lines[0] == p.metadata["expression"]
+        for before, after in zip(lines[:-2], lines[1:-1]):  # each line reduces one operation of the line above, never below zero
+            assert after.startswith("=") and int(after[1:].split("+")[0].split("-")[0].split("*")[0]) >= 0
+            assert _reduce(before.lstrip("=")) == after[1:]
+        assert lines[-2] == f"={p.answer}" and len(p.prompt) < 120
     assert any(p.metadata["word_problem"] for p in easy) and all("*" not in p.prompt for p in easy)
     assert any("*" in p.prompt for p in mul)
     for level, problems in (("easy", easy), ("hard", hard)):
         spec = PRESETS[level]
         assert all(spec.min_terms <= p.metadata["terms"] <= spec.max_terms for p in problems)
-    # hard has longer chains than easy ever shows
-    assert max(p.metadata["terms"] for p in hard) > PRESETS["easy"].max_terms
+    # hard problems are longer than any easy one (digits over all numbers)
+    def digits(p: Problem) -> int:
+        return sum(c.isdigit() for c in p.metadata["expression"])
+
+    assert min(map(digits, hard)) > max(map(digits, easy)) == PRESETS["easy"].max_total_digits
     mixed = next(p for p in mul if "*" in p.metadata["expression"] and "+" in p.metadata["expression"])
-    assert "*" in mixed.solution.splitlines()[0]  # products first
+    first, second = mixed.solution.splitlines()[:2]
+    assert second.count("*") == first.count("*") - 1  # products first
     docs = list(corpus("test", {"test_size": 3}))
     assert docs[0] == f"{load_problems(DatasetConfig(name='arith', split='test', limit=1))[0].prompt}\n" + docs[0].split("\n", 1)[1]
 

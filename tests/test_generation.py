@@ -177,5 +177,5 @@ def test_config_errors(tiny_model_dir, tiny_tokenizer):
         from_dict(GeneratorConfig, {"chunk_size": 0})
     with pytest.raises(ConfigError, match="top_k"):
         from_dict(SamplingConfig, {"top_k": 0})
-    with pytest.raises(RlvrError, match="unknown generator 'vlm'.*hf, vllm"):
+    with pytest.raises(RlvrError, match="unknown generator 'vlm'.*hf, remote, vllm"):
         build_generator(GeneratorConfig(name="vlm"), str(tiny_model_dir), tiny_tokenizer)

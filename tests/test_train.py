@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from rlvr.cli import main
 
@@ -30,16 +31,29 @@ def test_default_config_trains_and_reports(tmp_path):
     assert lo <= summary["pass@1_after"] - summary["pass@1_before"] <= hi
     rows = _rows(out / "metrics.jsonl")
     assert [r["step"] for r in rows] == [1, 2, 3]
+    # a step whose groups all had equal rewards logs its rollout figures and skips the update
+    updated = [r for r in rows if "skipped_update" not in r]
+    assert updated and all("accuracy" in r and "zero_variance_frac" in r for r in rows)
     for key in ("reward_mean", "accuracy", "zero_variance_frac", "advantage_mean", "entropy", "clip_frac", "response_length_mean",
                 "truncation_rate", "gen_tokens_per_s", "learner_tokens_per_s", "sync_seconds", "verify_seconds", "no_answer_rate"):
-        assert key in rows[-1], key
+        assert key in updated[-1], key
     assert (out / "final" / "model.safetensors").exists() and (out / "train_curves.png").exists()
     assert (out / "config.yaml").read_text().startswith("run:")
 
 
 def test_resume_continues_from_the_last_checkpoint(tmp_path):
-    out = tmp_path / "rl"
-    base = [f"run.output_dir={out}", "eval.before_after=false", *QUICK]
+    """N steps in one go and N/2 + --resume + N/2 end with bitwise-identical weights (CPU).
+
+    Nothing random escapes the checkpoint: generation is seeded per (step, round, rank) and runs
+    under a forked RNG, the data cursor and global RNG states are saved, the optimizer moments are
+    restored exactly, and the resumed generator loads the checkpoint's weights (a fresh engine has
+    no prefix cache to carry over)."""
+    from safetensors.torch import load_file
+
+    out, ref = tmp_path / "rl", tmp_path / "ref"
+    # n=8 and 64 tokens: most steps have a group with unequal rewards, so both halves really update
+    learn = [*QUICK, "rollout.n=8", "rollout.max_tokens=64", "learner.micro_batch_size=16", "eval.before_after=false", "run.keep_checkpoints=4"]
+    base = [f"run.output_dir={out}", *learn]
     assert main(["train", "schedule.steps=2", *base]) == 0
     assert (out / "checkpoints" / "step_000002").is_dir()
     # the same directory without --resume is refused rather than silently overwritten
@@ -48,6 +62,13 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     assert [r["step"] for r in _rows(out / "metrics.jsonl")] == [1, 2, 3, 4]
     state = json.loads((out / "checkpoints" / "step_000004" / "trainer_state.json").read_text())
     assert state["step"] == 4 and state["cursor"] >= 16  # the prompt stream continued, not restarted
+    assert main(["train", "schedule.steps=4", f"run.output_dir={ref}", *learn]) == 0
+    assert [r.get("loss") for r in _rows(out / "metrics.jsonl")] == [r.get("loss") for r in _rows(ref / "metrics.jsonl")]
+    resumed, straight = load_file(out / "final" / "model.safetensors"), load_file(ref / "final" / "model.safetensors")
+    halfway = load_file(out / "checkpoints" / "step_000002" / "model" / "model.safetensors")
+    assert resumed.keys() == straight.keys()
+    assert all(torch.equal(resumed[k], straight[k]) for k in resumed)
+    assert any(not torch.equal(resumed[k], halfway[k]) for k in resumed), "the resumed half must have changed the weights"
 
 
 @pytest.mark.parametrize("config", ["tiny-arith-rft", "tiny-arith-ppo"])

@@ -2,15 +2,25 @@
 
 A problem is a chain of 2-5 integers joined by ``+``, ``-`` and ``*`` (``12+34-7=?``), or a short
 word problem with the same arithmetic ("Ann has 12 marbles. She gets 34 more and gives away 7. How
-many marbles does she have now?"). The worked solution computes one step per line, products first
-(the usual precedence), then left to right, and ends with the key::
+many marbles does she have now?"). The worked solution first writes the expression (for a word problem, its translation), then
+rewrites it once per line, reducing one operation each time - the first product if there is one
+(the usual precedence), else the leftmost operation - until one number is left, and ends with the
+key::
 
-    12+34=46
-    46-7=39
+    12+34-7
+    =46-7
+    =39
     Answer: 39
 
+Why this form, rather than one ``a+b=c`` line per step: each line follows from the line above by a
+local rule (reduce the first operation, copy the rest), and the solution ends when nothing is left
+to copy. A model that learned it on short chains can carry it to longer ones, but not reliably -
+the copy grows and errors compound - which is the gap RL with answer keys closes (measured:
+:data:`PRESETS`). With ``a+b=c`` steps the tiny model learned "two steps, then answer" and never
+continued a four-term chain, so RL had nothing to reinforce.
+
 Prompts and solutions are kept this short on purpose: the tiny model (a ~2M-parameter Llama with a
-character-level tokenizer) is trained on exactly ``prompt + "\\n" + solution`` (see :func:`corpus`
+digit-splitting BPE tokenizer) is trained on exactly ``prompt + "\\n" + solution`` (see :func:`corpus`
 and the ``arith`` prompt template) and its speed is set by the sequence length. Results, including
 every intermediate one, are never negative, so the model never needs a minus sign.
 
@@ -46,6 +56,8 @@ class ArithSpec:
     ops: str = field("+-", help="operators to draw from, a subset of '+-*'")
     max_mul_digits: int = field(1, help="most digits of a number next to '*' (keeps products small)")
     word_fraction: float = field(0.2, help="share of word problems (only for problems without '*')")
+    min_total_digits: int = field(0, help="fewest digits over all numbers of a problem (its length)")
+    max_total_digits: int = field(0, help="most digits over all numbers of a problem (0: no cap)")
 
     def validate(self) -> None:
         if not 2 <= self.min_terms <= self.max_terms:
@@ -58,16 +70,19 @@ class ArithSpec:
             raise ValueError(f"ops must be a non-empty subset of '+-*', got {self.ops!r}")
         if not 0.0 <= self.word_fraction <= 1.0:
             raise ValueError("word_fraction must be in [0, 1]")
+        if self.max_total_digits and not self.min_total_digits <= self.max_total_digits:
+            raise ValueError("need min_total_digits <= max_total_digits")
+        if self.max_total_digits and self.max_total_digits < self.min_terms * self.min_digits:
+            raise ValueError("max_total_digits is below min_terms * min_digits: no problem fits")
 
 
-# `hard` adds four-term chains to three-term ones. The worked solutions (easy) never went past two
-# steps: the SFT'd tiny model solves three-term problems and stops early on four-term ones, so it
-# starts near 50% here with groups that disagree - the signal group-relative RL needs - and must learn,
-# from answer keys alone, to keep going while terms remain. (Five terms, three-digit numbers or
-# multiplication, measured with the bundled model, start near 0% with pass@8 near 0%: no signal.)
+# Difficulty is length. `easy` (the worked solutions the tiny model studies) has chains of 2-4
+# numbers but at most 6 digits in all, so four-number chains are all short ones (3+5-2+71); `hard`
+# (answer keys only, for RL) is four-number chains of 7-8 digits (23+51-9+64): every piece was
+# studied, the longer rewrite lines were not. Measured with the bundled model: see the README.
 PRESETS: dict[str, ArithSpec] = {
-    "easy": ArithSpec(min_terms=2, max_terms=3, min_digits=1, max_digits=2, ops="+-", word_fraction=0.2),
-    "hard": ArithSpec(min_terms=3, max_terms=4, min_digits=1, max_digits=2, ops="+-", word_fraction=0.2),
+    "easy": ArithSpec(min_terms=2, max_terms=4, min_digits=1, max_digits=2, ops="+-", word_fraction=0.2, max_total_digits=6),
+    "hard": ArithSpec(min_terms=4, max_terms=4, min_digits=1, max_digits=2, ops="+-", word_fraction=0.2, min_total_digits=7),
 }
 
 
@@ -88,29 +103,33 @@ def _number(rng: random.Random, spec: ArithSpec, multiplied: bool) -> int:
     return rng.randint(1 if digits == 1 else 10 ** (digits - 1), 10**digits - 1)
 
 
-def solve(terms: list[int], ops: list[str]) -> tuple[list[str], int] | None:
-    """Step lines and result of ``terms[0] ops[0] terms[1] ...``: products first, then left to right.
+def _reduce_once(values: list[int], ops: list[str]) -> tuple[list[int], list[str]] | None:
+    """One rewrite: the first product if any, else the leftmost operation; None below zero."""
+    i = ops.index("*") if "*" in ops else 0
+    a, b = values[i], values[i + 1]
+    value = a * b if ops[i] == "*" else a + b if ops[i] == "+" else a - b
+    if value < 0:
+        return None
+    return values[:i] + [value] + values[i + 2 :], ops[:i] + ops[i + 1 :]
 
-    None when a step would go below zero (the curriculum has no negative numbers).
-    """
-    steps: list[str] = []
-    values, pending = [terms[0]], []
-    for op, t in zip(ops, terms[1:]):
-        if op == "*":
-            product = values[-1] * t
-            steps.append(f"{values[-1]}*{t}={product}")
-            values[-1] = product
-        else:
-            pending.append(op)
-            values.append(t)
-    total = values[0]
-    for op, v in zip(pending, values[1:]):
-        new = total + v if op == "+" else total - v
-        if new < 0:
+
+def render(values: list[int], ops: list[str]) -> str:
+    return "".join(f"{v}{op}" for v, op in zip(values, ops)) + str(values[-1])
+
+
+def solve(terms: list[int], ops: list[str]) -> tuple[list[str], int] | None:
+    """Lines of the worked solution of ``terms[0] ops[0] terms[1] ...`` (the expression, then
+    one ``=``-prefixed rewrite per operation) and its result. None when a step would go below
+    zero (the curriculum has no negative numbers)."""
+    values, pending = list(terms), list(ops)
+    lines = [render(values, pending)]
+    while pending:
+        reduced = _reduce_once(values, pending)
+        if reduced is None:
             return None
-        steps.append(f"{total}{op}{v}={new}")
-        total = new
-    return steps, total
+        values, pending = reduced
+        lines.append("=" + render(values, pending))
+    return lines, values[0]
 
 
 _NAMES = [("Ann", "She"), ("Ben", "He"), ("Cal", "He"), ("Dee", "She"), ("Eva", "She"), ("Max", "He"), ("Sam", "He"), ("Zoe", "She")]
@@ -133,6 +152,9 @@ def _sampler(spec: ArithSpec, level: str) -> Callable[[random.Random], tuple[str
         ops = [rng.choice(spec.ops) for _ in range(n - 1)]
         around = ["", *ops, ""]  # the operators left and right of each term
         terms = [_number(rng, spec, "*" in (around[i], around[i + 1])) for i in range(n)]
+        digits = sum(len(str(t)) for t in terms)
+        if digits < spec.min_total_digits or (spec.max_total_digits and digits > spec.max_total_digits):
+            return None
         solved = solve(terms, ops)
         if solved is None:
             return None
