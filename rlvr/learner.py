@@ -60,7 +60,8 @@ class OptimConfig:
 
 @dataclass
 class LoraConfig:
-    """Optional LoRA adapters through peft (rank 0 trains all weights)."""
+    """Optional LoRA adapters through peft (rank 0 trains all weights). The generator gets the
+    merged weights (base + scale * B @ A) after every update, so it needs no adapter support."""
 
     rank: int = field(0, help="LoRA rank; 0 disables LoRA")
     alpha: float = field(16.0, help="LoRA scaling numerator (scale = alpha / rank)")
@@ -87,6 +88,10 @@ class LearnerConfig:
             raise ValueError("learner.zero_stage must be 0, 1, 2 or 3")
         if self.micro_batch_size < 1:
             raise ValueError("learner.micro_batch_size must be at least 1")
+        if self.lora.rank > 0 and self.backend == "deepspeed" and self.zero_stage == 3:
+            # Merging the adapters for the generator needs each base weight whole; with frozen base
+            # weights ZeRO-2 already holds the (small) optimizer state sharded.
+            raise ValueError("learner.lora.rank > 0 needs learner.zero_stage <= 2 (adapters are merged into full base weights)")
 
 
 def _free_port() -> int:

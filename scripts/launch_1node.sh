@@ -3,7 +3,7 @@
 # shard and its own vLLM engine (generator.name=vllm); vLLM sleeps while the learner trains.
 #
 # Resources: 1 node, NPROC_PER_NODE GPUs (default 8; restrict with CUDA_VISIBLE_DEVICES), rlvr
-#   installed with CUDA vLLM (RLVR_EXTRAS=gpu,test bash scripts/install.sh) and its venv active
+#   installed with CUDA vLLM (RLVR_EXTRAS=gpu,lora,test bash scripts/install.sh) and its venv active
 #   (or TORCHRUN / DEEPSPEED pointing into it). No network rendezvous: everything is local.
 # Environment (all optional):
 #   NPROC_PER_NODE  ranks = GPUs used on this node (default 8)

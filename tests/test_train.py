@@ -4,11 +4,14 @@ DeepSpeed learner, verified weight sync, before/after evaluation, checkpoint and
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from rlvr.cli import main
+from rlvr.models import resolve_model_path
 
 QUICK = [
     "rollout.prompts_per_step=4", "rollout.n=4", "rollout.max_tokens=40", "learner.micro_batch_size=8",
@@ -48,7 +51,6 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     under a forked RNG, the data cursor and global RNG states are saved, the optimizer moments are
     restored exactly, and the resumed generator loads the checkpoint's weights (a fresh engine has
     no prefix cache to carry over)."""
-    from safetensors.torch import load_file
 
     out, ref = tmp_path / "rl", tmp_path / "ref"
     # n=8 and 64 tokens: most steps have a group with unequal rewards, so both halves really update
@@ -91,3 +93,20 @@ def test_users_own_jsonl_trains_with_config_only(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["eval_problems"] == 6 and summary["eval_dataset"].startswith("jsonl:")
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
+
+
+def test_lora_trains_adapters_and_syncs_merged_weights(tmp_path):
+    """LoRA: only the adapted projections change, the generator gets the merged weights (the
+    verified sync after every step would stop the run otherwise), and final/ holds plain weights."""
+    pytest.importorskip("peft", reason="LoRA needs the lora extra (scripts/install.sh installs it)")
+    out = tmp_path / "lora"
+    assert main(["train", f"run.output_dir={out}", "schedule.steps=2", "eval.before_after=false", *QUICK, "learner.lora.rank=4",
+                 "optim.lr=1e-2", "optim.warmup_steps=0", "algorithm.dynamic_sampling=false", "algorithm.loss.entropy_coef=0.01"]) == 0
+    base = load_file(Path(resolve_model_path("tiny-arith")) / "model.safetensors")
+    final = load_file(out / "final" / "model.safetensors")
+    assert final.keys() == base.keys()  # no lora_ or base_layer names leak out
+    changed = {k for k in base if not torch.equal(base[k], final[k])}
+    assert changed and all(k.endswith("proj.weight") for k in changed), changed
+    assert all(r.get("sync_seconds", 0) > 0 for r in _rows(out / "metrics.jsonl"))
+    # LoRA merges into whole weights: ZeRO-3 shards are refused up front, naming the key
+    assert main(["train", f"run.output_dir={tmp_path / 'z3'}", *QUICK, "learner.lora.rank=4", "learner.zero_stage=3"]) == 2
