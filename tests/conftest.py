@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+
 import pytest
 
 from rlvr import env
@@ -27,3 +34,16 @@ def tiny_model_dir(tmp_path_factory, tiny_tokenizer):
     build_tiny_model(cfg, tiny_tokenizer, seed=0).save_pretrained(d)
     tiny_tokenizer.save_pretrained(d)
     return d
+
+
+@contextmanager
+def script_module(name: str) -> Iterator[ModuleType]:
+    """``scripts/<name>.py`` imported as module ``name`` for the duration of the block."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is created
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[name]

@@ -4,27 +4,21 @@ paper and DeepSpeed's own estimator, and the report it prints."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import script_module
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "estimate_memory.py"
 
 
 @pytest.fixture(scope="module")
 def est():
-    spec = importlib.util.spec_from_file_location("estimate_memory", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with script_module("estimate_memory") as module:
+        yield module
 
 
 def _meta_model(hf_config: dict):
