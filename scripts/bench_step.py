@@ -175,14 +175,14 @@ def run_rlvr(spec: BenchSpec) -> WorkerResult:
     cfg = load_config(TrainConfig, "train", "tiny-arith", overrides)
     trainer = Trainer(cfg)
     watch = Stopwatch()
-    collect = trainer.collect
+    collect = trainer.pipeline.produce
 
-    def collect_and_count(step: int):  # Trainer.train() passes the 0-based step: bucket everything after it
+    def collect_and_count(step: int, version: int):  # the 0-based step: bucket everything after it
         watch.step = step
-        return collect(step)
+        return collect(step, version)
 
     trainer.generator.generate = watch.wrap("generate", trainer.generator.generate)
-    trainer.collect = watch.wrap("collect", collect_and_count)
+    trainer.pipeline.produce = watch.wrap("collect", collect_and_count)  # the loop draws batches through it
     trainer.update = watch.wrap("learn", trainer.update)
     trainer.sync = watch.wrap("sync", trainer.sync)
     # train() calls build_experience through the trainer module's global name.
