@@ -51,37 +51,15 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench_step import Stopwatch  # scripts/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_MODEL = ROOT / "rlvr" / "assets" / "tiny-arith"
 TARGET = 0.9
-
-
-@dataclass
-class Clock:
-    """Wall seconds and call counts of wrapped functions, by name."""
-
-    seconds: dict[str, float] = field(default_factory=dict)
-    calls: dict[str, int] = field(default_factory=dict)
-
-    def wrap(self, name: str, fn: Callable) -> Callable:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
-                self.calls[name] = self.calls.get(name, 0) + 1
-
-        return timed
-
-    def reset(self) -> None:
-        self.seconds.clear()
-        self.calls.clear()
 
 
 @dataclass
@@ -131,7 +109,7 @@ class Bench:
         self.llm = self.generator.llm
         self.raw_generate = self.llm.generate  # the unwrapped engine call, for the raw measurement
         # Instance attributes shadow the methods: the generator's calls go through the clock.
-        self.clock = Clock()
+        self.clock = Stopwatch()
         self.llm.generate = self.clock.wrap("engine", self.raw_generate)
         self.tokenizer.decode = self.clock.wrap("detokenize", self.tokenizer.decode)
 
@@ -164,8 +142,8 @@ class Bench:
         scored = generate_and_score(self.generator, self.pool, self.problems[:count], self.prompt_ids[:count], self.template,
                                     self.sampling, seed=self.args.seed, prompts_per_chunk=self.args.prompts_per_chunk, timing=timing)
         seconds = time.perf_counter() - t0
-        engine, decode = self.clock.seconds.get("engine", 0.0), self.clock.seconds.get("detokenize", 0.0)
-        parts = {"engine_s": engine, "engine_calls": self.clock.calls.get("engine", 0), "detokenize_s": decode,
+        engine, decode = self.clock.part(0, "engine"), self.clock.part(0, "detokenize")
+        parts = {"engine_s": engine, "engine_calls": self.clock.count(0, "engine"), "detokenize_s": decode,
                  "convert_s": timing["gen_seconds"] - engine - decode,
                  "submit_s": seconds - timing["gen_seconds"] - timing["verify_seconds"],
                  "verify_unhidden_s": timing["verify_seconds"]}

@@ -123,11 +123,13 @@ def set_threads(threads: int) -> None:
 
 
 class Stopwatch:
-    """Accumulates the wall time of wrapped calls, bucketed by the step they happen in."""
+    """Accumulates the wall time and call count of wrapped calls, bucketed by the step they happen
+    in (all in step 0 unless the caller advances ``step``). Also used by bench_loop_throughput.py."""
 
     def __init__(self) -> None:
         self.step = 0
         self.seconds: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.calls: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
     def wrap(self, name: str, fn: Callable) -> Callable:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -136,11 +138,19 @@ class Stopwatch:
                 return fn(*args, **kwargs)
             finally:
                 self.seconds[self.step][name] += time.perf_counter() - t0
+                self.calls[self.step][name] += 1
 
         return timed
 
     def part(self, step: int, name: str) -> float:
         return self.seconds[step].get(name, 0.0)
+
+    def count(self, step: int, name: str) -> int:
+        return self.calls[step].get(name, 0)
+
+    def reset(self) -> None:
+        self.seconds.clear()
+        self.calls.clear()
 
 
 def median_parts(rows: list[dict[str, float]]) -> dict[str, float]:
