@@ -250,16 +250,6 @@ def _from_rank0(obj: Any, world_size: int) -> Any:
     return box[0]
 
 
-def _reduce_step_metrics(per_rank: list[dict[str, float]]) -> dict[str, float]:
-    """Combine per-rank loss/value metrics: each is a rank's share of a global token mean (SUM),
-    except ``_max`` keys (MAX) - the contract of :func:`rlvr.algorithms.aggregation.reduce_metrics`."""
-    out: dict[str, float] = {}
-    for metrics in per_rank:
-        for k, v in metrics.items():
-            out[k] = v if k not in out else (max(out[k], v) if k.endswith("_max") else out[k] + v)
-    return out
-
-
 def _rollout_metrics(per_rank: list[dict[str, Any]]) -> dict[str, float]:
     """Step metrics from every rank's rollout counts: counts add up, ratios are taken of the
     totals, and wall-clock seconds are the slowest rank's (ranks generate in parallel)."""
@@ -530,7 +520,7 @@ class Trainer:
             # Loss terms are this rank's share of a step-wide token mean; the step is as slow as its slowest rank.
             critic_keys = [k for k in metrics if k.startswith("critic_") and k != "critic_grad_norm"]
             gathered = _all_gather(({**shares, **{k: metrics[k] for k in critic_keys}}, learn_seconds), self.world_size)
-            combined = _reduce_step_metrics([g[0] for g in gathered])
+            combined = reduce_metrics(g[0] for g in gathered)  # rank shares of global means add up; _max keys take the max
             metrics.update({k: combined[k] for k in critic_keys})
             shares = {k: v for k, v in combined.items() if k not in critic_keys}
             learn_seconds = max(g[1] for g in gathered)

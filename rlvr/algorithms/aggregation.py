@@ -149,10 +149,11 @@ def masked_max(x: Tensor, mask: Tensor) -> Tensor:
     return torch.where(mask.bool(), x.detach().float(), -torch.inf).max()
 
 
-def reduce_metrics(per_micro_batch: Iterable[dict[str, Tensor]]) -> dict[str, float]:
+def reduce_metrics(per_micro_batch: Iterable[dict[str, Tensor | float]]) -> dict[str, float]:
     """Combine micro-batch metrics into step metrics: sum, or max for keys ending in ``_max``.
 
-    Across ranks, all-reduce the summed tensors with SUM (``_max`` keys with MAX) before this.
+    Across ranks, all-reduce the summed tensors with SUM (``_max`` keys with MAX) before this, or
+    pass each rank's reduced metrics through this once more (the trainer does).
     """
     out: dict[str, float] = {}
     for metrics in per_micro_batch:
