@@ -13,6 +13,9 @@ counts as rejected and is reported as unsupported. math-verify gets
 ``verify(parse(answer), parse(response))`` with its defaults, the key wrapped in ``$...$`` when
 it has no delimiters; options have no math-verify counterpart and are not passed.
 
+Rows rlvr did not decide (unsupported options, the pool's timeouts, stalls and escaped
+exceptions) are counted under ``undecided``: timeouts grow on a loaded machine.
+
 Per category: accuracy, balanced accuracy (the mean of the accuracy on right and on wrong
 answers), false positives (wrong answers accepted) and false negatives (right answers rejected),
 then a physics aggregate and ALL. Prints a table, then one JSON line with the same numbers.
@@ -150,7 +153,7 @@ def main() -> None:
     results: dict[str, dict[str, list[tuple[bool, bool]]]] = defaultdict(lambda: defaultdict(list))
     reasons: dict[str, int] = defaultdict(int)
     for (category, response, answer, _, expected), verdict in zip(cases, verdicts):
-        if verdict.reason.startswith(("unsupported-option", "stalled", "escaped")):
+        if verdict.reason.startswith(("unsupported-option", "stalled", "escaped", "timeout")):
             reasons[verdict.reason] += 1
         if args.show_failures and verdict.correct != expected:
             print(f"FAIL {category}: expected {expected}, {verdict.reason}, extracted {verdict.extracted!r:.80}, "
@@ -162,7 +165,7 @@ def main() -> None:
             results[group]["math_verify"].append((theirs, expected))
 
     order = sorted(results, key=lambda c: (c in ("physics", "ALL"), c == "ALL", c))
-    summary: dict = {"table": args.table, "via": args.via, "pool_failures": dict(reasons)}
+    summary: dict = {"table": args.table, "via": args.via, "undecided": dict(reasons)}
     print(f"{'category':20s} {'n':>4s} | {'ours acc':>8s} {'bal':>5s} {'FP':>3s} {'FN':>3s} | "
           f"{'mv acc':>6s} {'bal':>5s} {'FP':>3s} {'FN':>3s}")
     for category in order:
