@@ -133,7 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--table", choices=TABLES, default="own", help="which case table to score")
     parser.add_argument("--via", choices=("pool", "inline"), default="pool",
-                        help="measure rlvr through VerifierPool (hard timeout) or verify_inline")
+                        help="measure rlvr through VerifierPool (hard timeout) or verify_inline (none: may hang)")
     parser.add_argument("--timeout", type=float, default=5.0, help="per-item timeout of the pool, seconds")
     parser.add_argument("--workers", type=int, default=2, help="pool worker processes")
     parser.add_argument("--show-failures", action="store_true",
