@@ -347,7 +347,26 @@ class SymbolicType(AnswerType):
             return Verdict(False, extracted, R.TOO_LARGE)
         except EvalError:
             ok = False
+        if not ok and _second_tier_applies(resp, key, (extracted, req.answer)):
+            # Imported here, in the worker, on first need: sympy never loads in the caller.
+            from rlvr.verifiers import sympy_tier
+
+            second = sympy_tier.decide(extracted, req.answer, tolerance_for(req.answer, req))
+            if second is not None:
+                return Verdict(second, extracted, sympy_tier.reason(second))
         return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
+
+
+DEGREE_MARKS = ("°", "\\circ", "\\degree")
+
+
+def _second_tier_applies(resp: Node, key: Node, texts: tuple[str, ...]) -> bool:
+    """Whether the fast path's mismatch is one the sympy tier can revisit: symbols, relations,
+    interval forms or matrices on either side, or an angle in degrees. Plain numbers (GSM8K,
+    MATH) never go there; the fast path's tolerant numeric comparison is the last word on them."""
+    kinds = {n[0] for node in (resp, key) for n in iter_nodes(node)}
+    return bool(kinds & {"sym", "rel", "interval", "union", "matrix"}) or any(
+        mark in text for text in texts for mark in DEGREE_MARKS)
 
 
 ANSWER_TYPES.register("symbolic", SymbolicType())
