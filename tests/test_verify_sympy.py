@@ -116,6 +116,7 @@ IDENTITIES: list[Row] = [
     (r"\boxed{\ln(x - \sqrt{x^2 + 1})}", r"\operatorname{asinh} x", False),
     (r"\boxed{\sqrt{3} + \sqrt{2}}", r"\sqrt{5 - 2\sqrt{6}}", False),
     (r"\boxed{2 \log a}", r"\log(2a)", False),
+    (r"\boxed{10^{1000} x}", "x", False),  # values beyond a float must not "agree" as inf
 ]
 
 MATRICES: list[Row] = [
@@ -169,6 +170,7 @@ def test_large_trees_are_refused_before_sympy() -> None:
     for response, key in [
         ("x^{10^{9}}", "x^{10^{9}} + 0 x"),
         ("(x + 1)^{100000}", "(1 + x)^{100000} + x - x"),
+        ("(x + y + z)^{200}", "(z + y + x)^{200} + 0 x"),
         ("(10^{5})! \\cdot x", "x"),
         (big_sum, big_sum + " + 0"),
         ("\\begin{pmatrix}1 & 1 \\\\ 1 & 1\\end{pmatrix}^{100000}", "\\begin{pmatrix}1 & 0 \\\\ 0 & 1\\end{pmatrix}"),
