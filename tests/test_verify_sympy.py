@@ -55,6 +55,9 @@ SYSTEMS: list[Row] = [
     (r"\boxed{2, 1}", "x = 1, y = 2", False),
     (r"\boxed{ab > 0}", "a > 0", False),
     (r"\boxed{(x, y) = (2, 1)}", "x = 1, y = 2", False),
+    (r"\boxed{\{1, 2\}}", "x = 1, y = 2", False),  # a set has no order to read names from
+    (r"\boxed{5, 2, 7, 2}", "p=5,q=2;p=7,q=2", False),
+    (r"\boxed{(3, 2)}", "(x, y) = (2, 3)", False),
 ]
 
 INEQUALITIES: list[Row] = [
@@ -65,6 +68,13 @@ INEQUALITIES: list[Row] = [
     (r"\boxed{|x| \le 3}", "[-3, 3]", True),
     (r"$x \in [-3, 3]$", r"x^2 \le 9", True),
     (r"\boxed{b > a}", "a < b", True),
+    (r"\boxed{2x + 3 < y}", "y > 2x + 3", True),
+    (r"\boxed{x > 3 \text{ or } x < -3}", "|x| > 3", True),
+    (r"\boxed{(-\infty, -3] \cup [3, \infty)}", r"|x| \ge 3", True),
+    (r"\boxed{(-\infty, -3) \cup [3, \infty)}", r"|x| \ge 3", False),
+    (r"\boxed{y \ge 2x + 3}", "y > 2x + 3", False),
+    (r"\boxed{x > \frac{b}{a}}", "ax > b", False),  # the sign of a decides the direction
+    (r"\boxed{x < \sqrt{3a}}", "x^2 < 3a", False),
     (r"\boxed{3x^2 < 9a}", "x^2 - 3a < 0", True),
     (r"\boxed{x < -1 \text{ or } x > 1}", "x^2 > 1", True),
     (r"\boxed{(-\infty, -1) \cup (1, \infty)}", "|x| > 1", True),
@@ -103,6 +113,10 @@ IDENTITIES: list[Row] = [
     # near misses
     (r"\boxed{\log a \cdot \log b}", r"\log(ab)", False),
     (r"\boxed{\log(a + b)}", r"\log a + \log b", False),
+    (r"\boxed{\sin x \cos x}", r"\sin 2x", False),
+    (r"\boxed{45}", r"\frac{\pi}{4}", False),
+    (r"\boxed{\sin(90^\circ + x)}", r"\cos x", True),
+    (r"\boxed{45^\circ}", r"\frac{\pi}{4}", True),
     (r"\boxed{x}", "|x|", False),
     (r"\boxed{5 - x}", "|x - 5|", False),  # agrees everywhere below 5
     (r"\boxed{5 - x}", r"\sqrt{x^2 - 10x + 25}", False),

@@ -16,8 +16,17 @@ Structure rules (the key decides):
   so ``x > 2`` equals ``(2, \\infty)``; unions compare as sorted lists of intervals;
 * ``x = 2`` equals ``2``; two equations are equal when their sides agree (same left symbol) or
   when ``lhs - rhs`` of one is a non-zero constant multiple of the other's
-  (``y = 2x + 1`` and ``2x - y + 1 = 0``);
+  (``y = 2x + 1`` and ``2x - y + 1 = 0``), except that a solved key ``x = 2`` asks for the value
+  and is not answered by ``2x = 4`` (nor by the question's own equation restated);
+* a key naming its variables (``x = 1, y = 2``, ``p=5,q=2;p=7,q=2``, ``(p, q) = (5, 2)``) is a
+  set of solutions, matched by variable name, in any order of solutions;
 * ``a \\pm b`` is the list ``a + b, a - b``; matrices compare shape and entries.
+
+The cascade: :meth:`SymbolicType.check` runs these rules first (the fast path); where they say
+"not equal" and the answer has symbols, relations, intervals, matrices or degrees, the sympy tier
+(:mod:`rlvr.verifiers.sympy_tier`, worker side only) may overrule with a proof or confirm with a
+counterexample, and its verdicts carry the reasons ``sympy:equal`` / ``sympy:mismatch``. When it
+cannot decide, the fast path's verdict stands.
 """
 
 from __future__ import annotations
@@ -378,7 +387,7 @@ def same_solutions(resp: Node, key: Node, tol: Tolerance) -> bool | None:
         return _unordered_rows([tuple(row[i] for i in index) for row in resp_rows], key_rows, tol)
     if len(key_names) > 1 and all(len(row) == 1 for row in resp_rows):
         if resp[0] != "list" or len(resp_rows) != len(key_names) or len(key_rows) != 1:
-            return None
+            return False  # a set {2, 3}, or values of several solutions run together: no reading
         resp_rows = [tuple(row[0] for row in resp_rows)]  # "1, 2" for x = 1, y = 2
     if any(len(row) != len(key_names) for row in resp_rows):
         return None

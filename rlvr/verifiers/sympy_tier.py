@@ -264,7 +264,7 @@ def _real_value(expr, env: dict) -> float | None:  # noqa: ANN001
 
 def _samples(symbols: set, scale: sympy.Rational) -> Iterator[dict]:
     """Random real points, half with magnitudes 0.05 to 3 (log-uniform, so that narrow domains
-    such as ``|x| < 1`` get points) and half 0.3 to 2.7 times ``scale`` (beyond every constant:
+    such as ``|x| < 1`` get points) and half 1 to 3 times ``scale`` (beyond every constant:
     piecewise answers such as ``5 - x`` for ``|x - 5|`` differ only there)."""
     rng = random.Random(len(symbols))
     ordered = sorted(symbols, key=lambda s: s.name)
@@ -272,7 +272,7 @@ def _samples(symbols: set, scale: sympy.Rational) -> Iterator[dict]:
         env = {}
         for s in ordered:
             if i % 2:
-                magnitude = sympy.Rational(rng.randint(300, 2700), 1000) * scale
+                magnitude = sympy.Rational(rng.randint(1000, 3000), 1000) * scale
             else:
                 magnitude = sympy.Rational(round(1000 * 0.05 * 60 ** rng.random()), 1000)
             env[s] = magnitude if s.is_positive or rng.random() < 0.5 else -magnitude
