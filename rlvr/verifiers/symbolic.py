@@ -497,12 +497,14 @@ DEGREE_MARKS = ("°", "\\circ", "\\degree")
 
 
 def _second_tier_applies(resp: Node, key: Node, texts: tuple[str, ...]) -> bool:
-    """Whether the fast path's mismatch is one the sympy tier can revisit: symbols, relations,
-    interval forms or matrices on either side, or an angle in degrees. Plain numbers (GSM8K,
-    MATH) never go there; the fast path's tolerant numeric comparison is the last word on them."""
+    """Whether the fast path's mismatch is one the sympy tier can revisit: relations, interval
+    forms or matrices on either side, expressions with symbols on both sides, or an angle in
+    degrees. Plain numbers (GSM8K, MATH) never go there, and neither does a number against an
+    expression (``144`` for ``3R^2``): the fast path's comparison is the last word on those."""
     kinds = {n[0] for node in (resp, key) for n in iter_nodes(node)}
-    return bool(kinds & {"sym", "rel", "interval", "union", "matrix"}) or any(
-        mark in text for text in texts for mark in DEGREE_MARKS)
+    return (bool(kinds & {"rel", "interval", "union", "matrix"})
+            or bool(free_symbols(resp)) and bool(free_symbols(key))
+            or any(mark in text for text in texts for mark in DEGREE_MARKS))
 
 
 ANSWER_TYPES.register("symbolic", SymbolicType())
