@@ -7,6 +7,7 @@ table must stay at zero false positives.
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import time
@@ -218,3 +219,28 @@ def test_through_the_pool() -> None:
         verdicts = pool.verify_many(requests)
     assert [(v.correct, v.reason) for v in verdicts] == [
         (True, "sympy:equal"), (False, "sympy:mismatch"), (True, "sympy:equal")]
+
+
+def _random_answer(rng: random.Random, depth: int = 0) -> str:
+    atoms = ["x", "y", "a", "2", "0", "1", r"\pi", "10^{100}", "0.5", r"\infty"]
+    if depth > 3 or rng.random() < 0.3:
+        return rng.choice(atoms)
+    a, b = _random_answer(rng, depth + 1), _random_answer(rng, depth + 1)
+    return rng.choice([f"{a} + {b}", f"{a} {b}", rf"\frac{{{a}}}{{{b}}}", f"{a}^{{{b}}}", rf"\sqrt{{{a}}}",
+                       rf"\log({a})", rf"\sin({a}^\circ)", f"|{a}|", rf"\operatorname{{asinh}}({a})", f"({a})!",
+                       f"{a} = {b}", f"{a} < {b}", f"[{a}, {b})", f"x = {a}, y = {b}; x = {b}, y = {a}",
+                       rf"\begin{{pmatrix}}{a} & {b}\end{{pmatrix}}"])
+
+
+def test_random_answers_never_error_and_stay_bounded() -> None:
+    """Nested logs, factorials, huge powers, degrees, relations, systems and matrices against each
+    other: the tier answers or declines, never raises, and its budget bounds the time."""
+    from rlvr.verifiers.sympy_tier import BUDGET_S  # imported (and warm) before the clock runs
+
+    rng = random.Random(11)
+    for _ in range(60):
+        response, key = _random_answer(rng), _random_answer(rng)
+        start = time.perf_counter()
+        verdict = verify_inline(VerifyRequest(rf"\boxed{{{response}}}", key, answer_type="symbolic"))
+        assert not verdict.reason.startswith("error"), (response, key, verdict)
+        assert time.perf_counter() - start < BUDGET_S + 3.0, (response, key)

@@ -341,6 +341,8 @@ def _solutions(node: Node) -> tuple[tuple[str, ...] | None, list[tuple[Node, ...
         names, rhs = named
         return _rows(names, [rhs] if rhs[0] == "tuple" else list(rhs[1]) if rhs[0] == "set" else [])
     items = list(node[1]) if node[0] in ("list", "set") else [node]
+    if not items:  # the empty set
+        return None
     if _named_tuple(items[0]) is not None:  # (p, q) = (5, 2), (7, 2)
         names, first = _named_tuple(items[0])  # type: ignore[misc]
         return _rows(names, [first, *items[1:]])
