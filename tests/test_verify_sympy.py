@@ -244,3 +244,12 @@ def test_random_answers_never_error_and_stay_bounded() -> None:
         verdict = verify_inline(VerifyRequest(rf"\boxed{{{response}}}", key, answer_type="symbolic"))
         assert not verdict.reason.startswith("error"), (response, key, verdict)
         assert time.perf_counter() - start < BUDGET_S + 3.0, (response, key)
+
+
+def test_every_parsed_function_has_a_sympy_twin() -> None:
+    """A function the parser accepts but the tier cannot build would make the tier decline
+    silently on every answer that uses it."""
+    from rlvr.verifiers.parser import FUNCTIONS
+    from rlvr.verifiers.sympy_tier import _FUNCS
+
+    assert FUNCTIONS <= set(_FUNCS)
