@@ -46,6 +46,9 @@ _FUNCS = {
     "sin": cmath.sin, "cos": cmath.cos, "tan": cmath.tan, "arcsin": cmath.asin, "asin": cmath.asin,
     "arccos": cmath.acos, "acos": cmath.acos, "arctan": cmath.atan, "atan": cmath.atan,
     "sinh": cmath.sinh, "cosh": cmath.cosh, "tanh": cmath.tanh,
+    "asinh": cmath.asinh, "arcsinh": cmath.asinh, "arsinh": cmath.asinh,
+    "acosh": cmath.acosh, "arccosh": cmath.acosh, "arcosh": cmath.acosh,
+    "atanh": cmath.atanh, "arctanh": cmath.atanh, "artanh": cmath.atanh,
     "sec": lambda z: 1 / cmath.cos(z), "csc": lambda z: 1 / cmath.sin(z), "cot": lambda z: 1 / cmath.tan(z),
 }
 

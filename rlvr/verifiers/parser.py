@@ -53,6 +53,7 @@ class ParseError(ValueError):
 FUNCTIONS = {
     "sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan", "asin", "acos", "atan",
     "sinh", "cosh", "tanh", "ln", "log", "exp", "sqrt", "abs",
+    "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "arsinh", "arcosh", "artanh",
 }
 _GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta",
@@ -88,7 +89,7 @@ _TOKEN_RE = re.compile(
     r"|(?P<esc>\\[{}|\\])"
     r"|(?P<word>[a-zA-Z]+)"
     r"|(?P<rel2><=|>=|!=|=<|=>|\*\*)"
-    r"|(?P<ch>[-+*/^_!%=<>()\[\]{}|,;&':])"
+    r"|(?P<ch>[-+*/^_!%=<>()\[\]{}|,;&':°])"
     r")"
 )
 _ENV_RE = re.compile(r"\s*\{\s*([a-zA-Z]+\*?)\s*\}")
@@ -98,6 +99,9 @@ _SINGLE = {
     "<": ("rel", "<"), ">": ("rel", ">"), "(": ("(", "("), ")": (")", ")"), "[": ("[", "["),
     "]": ("]", "]"), "{": ("{", "{"), "}": ("}", "}"), "|": ("|", "|"), ",": ("comma", ","),
     ";": ("comma", ","), "&": ("amp", "&"), ":": ("op", "/"),  # a ratio 7:32
+    # Only text cleaned with keep_degrees=True still has degree signs (the sympy tier's reading
+    # of sin(90° - x)); an angle in degrees is that many pi/180.
+    "°": ("op", "deg"),
 }
 _REL2 = {"<=": "<=", "=<": "<=", ">=": ">=", "=>": ">=", "!=": "!="}
 _OP2 = {"**": "^"}  # Python-style power in plain-text answers
@@ -287,8 +291,12 @@ class _Parser:
 
     def postfix(self) -> Node:
         node = self.atom()
-        while self.peek() in (("op", "!"), ("op", "%")):
-            node = ("fact", node) if self.take()[1] == "!" else ("pct", node)
+        while self.peek() in (("op", "!"), ("op", "%"), ("op", "deg")):
+            op = self.take()[1]
+            if op == "deg":
+                node = ("mul", (node, ("frac", ("const", "pi"), ("num", Fraction(180)))))
+            else:
+                node = ("fact", node) if op == "!" else ("pct", node)
         return node
 
     def group(self) -> Node:

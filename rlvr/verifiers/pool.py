@@ -96,7 +96,8 @@ class VerifierPool:
         methods = mp.get_all_start_methods()
         self._ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
         if "forkserver" in methods:
-            self._ctx.set_forkserver_preload(["rlvr.verifiers.api"])
+            # sympy_tier: workers then start with sympy imported and warm (the caller never is)
+            self._ctx.set_forkserver_preload(["rlvr.verifiers.api", "rlvr.verifiers.sympy_tier"])
         self._inbox: collections.deque = collections.deque()
         self._wake_r, self._wake_w = mp.Pipe(duplex=False)
         self._lock = threading.Lock()

@@ -16,8 +16,17 @@ Structure rules (the key decides):
   so ``x > 2`` equals ``(2, \\infty)``; unions compare as sorted lists of intervals;
 * ``x = 2`` equals ``2``; two equations are equal when their sides agree (same left symbol) or
   when ``lhs - rhs`` of one is a non-zero constant multiple of the other's
-  (``y = 2x + 1`` and ``2x - y + 1 = 0``);
+  (``y = 2x + 1`` and ``2x - y + 1 = 0``), except that a solved key ``x = 2`` asks for the value
+  and is not answered by ``2x = 4`` (nor by the question's own equation restated);
+* a key naming its variables (``x = 1, y = 2``, ``p=5,q=2;p=7,q=2``, ``(p, q) = (5, 2)``) is a
+  set of solutions, matched by variable name, in any order of solutions;
 * ``a \\pm b`` is the list ``a + b, a - b``; matrices compare shape and entries.
+
+The cascade: :meth:`SymbolicType.check` runs these rules first (the fast path); where they say
+"not equal" and the answer has symbols, relations, intervals, matrices or degrees, the sympy tier
+(:mod:`rlvr.verifiers.sympy_tier`, worker side only) may overrule with a proof or confirm with a
+counterexample, and its verdicts carry the reasons ``sympy:equal`` / ``sympy:mismatch``. When it
+cannot decide, the fast path's verdict stands.
 """
 
 from __future__ import annotations
@@ -43,19 +52,37 @@ _INEQ = {"<", "<=", ">", ">="}
 _STRUCTURES = {"list", "tuple", "set", "interval", "union", "rel", "matrix", "pm"}
 
 
-def _points(names: list[str], seed: int) -> list[dict[str, Value]]:
+def _points(names: list[str], seed: int, scale: float = 1.0) -> list[dict[str, Value]]:
     rng = random.Random(seed)
     out = []
     for _ in range(N_POINTS * 3):  # spares for points where a side is undefined
-        out.append({n: complex(rng.choice((-1, 1)) * rng.uniform(0.3, 2.7)) for n in names})
+        out.append({n: complex(rng.choice((-1, 1)) * rng.uniform(0.3, 2.7) * scale) for n in names})
     return out
 
 
+def _piecewise_scale(a: Node, b: Node) -> float | None:
+    """A sampling scale beyond every constant, for expressions with ``|...|`` or roots: those are
+    piecewise on the reals, so ``5 - x`` and ``|x - 5|`` agree at every point below 5 and the
+    usual points (magnitudes 0.3 to 2.7) cannot tell them apart. None when neither side has one."""
+    nodes = [n for node in (a, b) for n in iter_nodes(node)]
+    if not any(n[0] == "fn" and n[1] in ("abs", "sqrt") or n[0] == "pow" and n[2][0] != "num"
+               or n[0] == "pow" and n[2][1].denominator != 1 for n in nodes):
+        return None
+    biggest = max((abs(n[1]) for n in nodes if n[0] == "num"), default=Fraction(1))
+    return 1.0 + 2.0 * float(min(biggest, Fraction(10**6)))
+
+
 def identical(a: Node, b: Node) -> bool:
-    """Randomized identity test of two scalar expressions with free symbols."""
+    """Randomized identity test of two scalar expressions with free symbols (at large points as
+    well when they are piecewise, see :func:`_piecewise_scale`)."""
+    scale = _piecewise_scale(a, b)
+    return _identical_at(a, b, 1.0) and (scale is None or _identical_at(a, b, scale))
+
+
+def _identical_at(a: Node, b: Node, scale: float) -> bool:
     names = sorted(free_symbols(a) | free_symbols(b))
     agreed = 0
-    for env in _points(names, seed=len(names)):
+    for env in _points(names, seed=len(names), scale=scale):
         try:
             va, vb = evaluate(a, env), evaluate(b, env)
         except TooLarge:
@@ -121,8 +148,10 @@ def _replace(node: Node, old: Node, new: Node) -> Node:
     return tuple(parts)
 
 
-def _intervals(node: Node) -> list[tuple[Node, Node, bool, bool]] | None:
-    """The node as a list of intervals, or None when it is not a set of reals."""
+def _intervals(node: Node, labels: bool = True) -> list[tuple[Node, Node, bool, bool]] | None:
+    """The node as a list of intervals, or None when it is not a set of reals. With ``labels``
+    the bounded side may be any name (``0 < f(x) < 1`` against ``(0, 1)``); between two
+    relations it must be one symbol, else ``ab > 0`` would be the interval of ``a > 0``."""
     kind = node[0]
     if kind == "interval":
         return [node[1:]]  # type: ignore[list-item]
@@ -133,7 +162,7 @@ def _intervals(node: Node) -> list[tuple[Node, Node, bool, bool]] | None:
         for item in node[1]:
             if item[0] == "tuple" and len(item[1]) == 2:  # (0,9) \cup (9,36)
                 item = ("interval", item[1][0], item[1][1], False, False)
-            sub = _intervals(item)
+            sub = _intervals(item, labels)
             if sub is None:
                 return None
             out.extend(sub)
@@ -141,13 +170,13 @@ def _intervals(node: Node) -> list[tuple[Node, Node, bool, bool]] | None:
     if kind == "rel":
         ops, operands = node[1], node[2]
         if ops == ("in",) and is_name(operands[0]):
-            return _intervals(operands[1])
+            return _intervals(operands[1], labels)
         if not set(ops) <= _INEQ:
             return None
         varying = [i for i, o in enumerate(operands) if free_symbols(o)]
         if len(varying) != 1:
             return None
-        if not is_name(operands[varying[0]]):
+        if not (is_name(operands[varying[0]]) if labels else operands[varying[0]][0] == "sym"):
             solved = _solve_linear(ops, operands, varying[0])
             if solved is None:
                 return None
@@ -246,11 +275,24 @@ def _equations(resp: Node, key: Node, tol: Tolerance) -> bool:
     if rside[0][0] == "sym" and ksides[0][0] == "sym":
         if rside[0][1] == ksides[0][1]:
             return equivalent(rside[-1], ksides[-1], tol)
+    if solved_value(key):  # x = 2 asks for the value: 2x = 4 (the problem restated) is not it
+        if len(rside) == 2 and rside[1] == ksides[0] and not free_symbols(rside[0]):  # 2 = x
+            return equivalent(rside[0], ksides[1], tol)
+        return False
     if len(rside) != 2 or len(ksides) != 2:
         return False
     diff_r = ("add", (rside[0], ("neg", rside[1])))
     diff_k = ("add", (ksides[0], ("neg", ksides[1])))
     return proportional(diff_r, diff_k)
+
+
+def solved_value(node: Node) -> bool:
+    """``x = 2``: an equation solved for one symbol, with a value (no symbol) on the right. Such a
+    key asks for that value, so an equation with the same solutions but not solved (``2x = 4``,
+    or the question's own ``3x + 7 = 13``) does not answer it; a curve ``y = 2x + 3`` is no
+    solved value, and its rearrangements do answer it."""
+    return (node[0] == "rel" and node[1] == ("=",) and node[2][0][0] == "sym"
+            and not free_symbols(node[2][1]))
 
 
 def _member_set(node: Node) -> Node:
@@ -270,6 +312,98 @@ def _exact_part(node: Node) -> Node:
     return node
 
 
+def _assignment(node: Node) -> tuple[str, Node] | None:
+    if node[0] == "rel" and node[1] == ("=",) and node[2][0][0] == "sym":
+        return node[2][0][1], node[2][1]
+    return None
+
+
+def _named_tuple(node: Node) -> tuple[tuple[str, ...], Node] | None:
+    """``(p, q) = (5, 2)`` or ``(p, q) \\in \\{...\\}`` as (names, right side)."""
+    if node[0] == "rel" and node[1] in (("=",), ("in",)) and node[2][0][0] == "tuple":
+        names = node[2][0][1]
+        if all(n[0] == "sym" for n in names):
+            return tuple(n[1] for n in names), node[2][1]
+    return None
+
+
+def _rows(names: tuple[str, ...], tuples: list[Node]) -> tuple[tuple[str, ...], list[tuple[Node, ...]]] | None:
+    if not tuples or any(t[0] != "tuple" or len(t[1]) != len(names) for t in tuples):
+        return None
+    return names, [t[1] for t in tuples]
+
+
+def _solutions(node: Node) -> tuple[tuple[str, ...] | None, list[tuple[Node, ...]]] | None:
+    """The node as a set of solutions: (variable names in written order, or None when unnamed;
+    the solution tuples). ``p=5, q=2; p=7, q=2`` starts a new solution where a name repeats."""
+    named = _named_tuple(node)
+    if named is not None:
+        names, rhs = named
+        return _rows(names, [rhs] if rhs[0] == "tuple" else list(rhs[1]) if rhs[0] == "set" else [])
+    items = list(node[1]) if node[0] in ("list", "set") else [node]
+    if not items:  # the empty set
+        return None
+    if _named_tuple(items[0]) is not None:  # (p, q) = (5, 2), (7, 2)
+        names, first = _named_tuple(items[0])  # type: ignore[misc]
+        return _rows(names, [first, *items[1:]])
+    if all(_assignment(i) is not None for i in items):
+        groups: list[dict[str, Node]] = [{}]
+        order: list[str] = []
+        for item in items:
+            name, value = _assignment(item)  # type: ignore[misc]
+            if name in groups[-1]:
+                groups.append({})
+            groups[-1][name] = value
+            if name not in order:
+                order.append(name)
+        if any(set(g) != set(order) for g in groups):
+            return None
+        return tuple(order), [tuple(g[n] for n in order) for g in groups]
+    if all(i[0] == "tuple" for i in items):
+        return None, [i[1] for i in items]
+    if not any(i[0] in _STRUCTURES for i in items):
+        return None, [(i,) for i in items]  # bare values: 1-tuples (see same_solutions)
+    return None
+
+
+def same_solutions(resp: Node, key: Node, tol: Tolerance) -> bool | None:
+    """A key naming its variables (``x = 1, y = 2``; ``p=5,q=2;p=7,q=2``; ``(p, q) = (5, 2)``)
+    is a set of solutions: their order is free, the variables are matched by name. An unnamed
+    response (``(5, 2), (7, 2)``, or the bare list ``1, 2`` for one solution) is read in the key's
+    variable order (the order the question named them in). Keys without names: None (the other
+    rules decide)."""
+    k = _solutions(key)
+    if k is None or k[0] is None:
+        return None
+    r = _solutions(resp)
+    if r is None:
+        return None
+    key_names, key_rows = k
+    resp_names, resp_rows = r
+    if len(resp_rows) > MAX_ITEMS or len(key_rows) > MAX_ITEMS:
+        return False
+    if resp_names is not None:
+        if sorted(resp_names) != sorted(key_names):
+            return None
+        index = [resp_names.index(n) for n in key_names]
+        return _unordered_rows([tuple(row[i] for i in index) for row in resp_rows], key_rows, tol)
+    if len(key_names) > 1 and all(len(row) == 1 for row in resp_rows):
+        if resp[0] != "list" or len(resp_rows) != len(key_names) or len(key_rows) != 1:
+            return False  # a set {2, 3}, or values of several solutions run together: no reading
+        resp_rows = [tuple(row[0] for row in resp_rows)]  # "1, 2" for x = 1, y = 2
+    if any(len(row) != len(key_names) for row in resp_rows):
+        return None
+    return _unordered_rows(resp_rows, key_rows, tol)
+
+
+def _unordered_rows(resp_rows: list[tuple[Node, ...]], key_rows: list[tuple[Node, ...]], tol: Tolerance) -> bool:
+    def same(a: tuple[Node, ...], b: tuple[Node, ...]) -> bool:
+        return all(equivalent(x, y, tol) for x, y in zip(a, b))
+
+    return all(any(same(a, b) for b in key_rows) for a in resp_rows) and all(
+        any(same(a, b) for a in resp_rows) for b in key_rows)
+
+
 def equivalent(resp: Node, key: Node, tol: Tolerance) -> bool:
     """Whether the response node answers the key node (see the module docstring for the rules)."""
     for node, other, is_key in ((key, resp, True), (resp, key, False)):
@@ -278,10 +412,14 @@ def equivalent(resp: Node, key: Node, tol: Tolerance) -> bool:
             as_list: Node = ("list", tuple(expanded))
             return equivalent(resp, as_list, tol) if is_key else equivalent(as_list, key, tol)
     resp, key = _exact_part(_member_set(resp)), _exact_part(_member_set(key))
+    systems = same_solutions(resp, key, tol)
+    if systems is not None:
+        return systems
     rk, kk = resp[0], key[0]
     if rk == "rel" and kk == "rel":
-        if _intervals(resp) is not None and _intervals(key) is not None:
-            return _same_intervals(_intervals(resp), _intervals(key), tol)  # type: ignore[arg-type]
+        resp_iv, key_iv = _intervals(resp, labels=False), _intervals(key, labels=False)
+        if resp_iv is not None and key_iv is not None:
+            return _same_intervals(resp_iv, key_iv, tol)
         return _equations(resp, key, tol)
     if kk == "rel" or rk == "rel":
         r, k = equation_value(resp), equation_value(key)
@@ -347,7 +485,28 @@ class SymbolicType(AnswerType):
             return Verdict(False, extracted, R.TOO_LARGE)
         except EvalError:
             ok = False
+        if not ok and _second_tier_applies(resp, key, (extracted, req.answer)):
+            # Imported here, in the worker, on first need: sympy never loads in the caller.
+            from rlvr.verifiers import sympy_tier
+
+            second = sympy_tier.decide(extracted, req.answer)
+            if second is not None:
+                return Verdict(second, extracted, sympy_tier.reason(second))
         return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
+
+
+DEGREE_MARKS = ("°", "\\circ", "\\degree")
+
+
+def _second_tier_applies(resp: Node, key: Node, texts: tuple[str, ...]) -> bool:
+    """Whether the fast path's mismatch is one the sympy tier can revisit: relations, interval
+    forms or matrices on either side, expressions with symbols on both sides, or an angle in
+    degrees. Plain numbers (GSM8K, MATH) never go there, and neither does a number against an
+    expression (``144`` for ``3R^2``): the fast path's comparison is the last word on those."""
+    kinds = {n[0] for node in (resp, key) for n in iter_nodes(node)}
+    return (bool(kinds & {"rel", "interval", "union", "matrix"})
+            or bool(free_symbols(resp)) and bool(free_symbols(key))
+            or any(mark in text for text in texts for mark in DEGREE_MARKS))
 
 
 ANSWER_TYPES.register("symbolic", SymbolicType())
