@@ -35,6 +35,8 @@ MARKERS: Registry[Marker] = Registry("answer marker")
 DEFAULT_ORDER = ("answer_tag", "boxed", "gsm8k", "final_answer", "answer_colon")
 BARE_MAX_CHARS = 200  # a response this short, on one or two lines, may be a bare answer
 HEDGE_WINDOW = 300  # two different boxes closer than this at the end are hedging
+CJK_WORD_CHARS = 3  # a longer run of CJK characters is a phrase, not a unit or a word like 不是
+CUE_TAIL_CHARS = 5000  # retraction and no-answer cues are looked for in this closing stretch
 
 
 class Ambiguous(ValueError):
@@ -145,7 +147,7 @@ def answer_tag(text: str) -> str | None:
 
 def _line_after(text: str, pos: int) -> str:
     rest = text[pos:pos + MAX_ANSWER_CHARS]
-    rest = rest.lstrip(" \t*:")
+    rest = rest.lstrip(" \t*:：")
     if rest.startswith("\n"):  # "Answer:\n\n42"
         rest = rest.lstrip()
     return rest.split("\n", 1)[0]
@@ -216,8 +218,27 @@ def _tidy(answer: str) -> str:
     if answer.startswith("$") and answer.count("$") >= 2:
         close = answer.find("$", 1) if not answer.startswith("$$") else answer.find("$$", 2)
         return answer[:close + 1].strip("$ ")
-    answer = re.split(r"\.\s+(?=[A-Z<])|\.\s*$|\s+I hope it is correct|<\|", answer, maxsplit=1)[0]
-    return distill(answer.strip().strip("*").strip())
+    answer = re.split(r"\.\s+(?=[A-Z<])|\.\s*$|\s+I hope it is correct|<\||[。！？；]", answer, maxsplit=1)[0]
+    return distill(cjk_value(answer.strip().strip("*").strip()))
+
+
+# CJK text: ideographs and kana. A run of them is prose (or a unit glued on a number: 4000千克).
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
+# What a Japanese or Chinese sentence puts after its answer: a copula or a final particle.
+_CJK_COPULA_RE = re.compile(r"(?:です|である|だ|となります|になります|となる|了|吧|啊)\s*$")
+_CJK_GLUED_RE = re.compile(f"(?<=[0-9}}])(?=[{_CJK}])")
+
+
+def cjk_value(answer: str) -> str:
+    """An answer written inside CJK text: the copula dropped (``42です`` gives ``42``) and a unit
+    glued on the number set apart (``4000千克`` gives ``4000 千克``), so the number parses and the
+    unit is a word after it, which the numeric type drops and the quantity type reads with its
+    unit table. Text without CJK characters is returned unchanged."""
+    if _CJK_RUN_RE.search(answer) is None:
+        return answer
+    answer = _CJK_COPULA_RE.sub("", answer.strip())
+    return _CJK_GLUED_RE.sub(" ", answer)
 
 
 @MARKERS.register("gsm8k")
@@ -226,8 +247,37 @@ def gsm8k(text: str) -> str | None:
     return _tidy(_line_after(text, pos + 4)) if pos >= 0 else None
 
 
-_COLON_RE = re.compile(r"answer\s*\**\s*:", re.IGNORECASE)
-_FINAL_RE = re.compile(r"(?:final answer|the answer|my answer|answer)\s+is\s*:?", re.IGNORECASE)
+# The phrases that introduce a final answer, by marker and language: the one list the markers,
+# the default order and the documentation are built from. A prompt template declaring
+# ``answer_colon`` accepts its localised forms too, since models answer in the question's language.
+ANSWER_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "answer_colon": {
+        "en": (r"answer\s*\**\s*:",),
+        "zh": (r"答案\s*[:：]", r"(?<![\u4e00-\u9fff])答\s*[:：]"),
+        "fr": (r"r[ée]ponse(?:\s+finale)?\s*\**\s*:",),
+        "es": (r"respuesta(?:\s+final)?\s*\**\s*:",),
+        "de": (r"antwort\s*\**\s*:", r"ergebnis\s*\**\s*:"),
+        "ru": (r"ответ\s*\**\s*:",),
+        "ja": (r"(?:答え|解答)\s*[:：]",),
+    },
+    "final_answer": {
+        "en": (r"(?:final answer|the answer|my answer|answer)\s+is\s*:?",),
+        "zh": (r"答案\s*(?:应该|应)?\s*(?:是|为|為)\s*[:：]?",),
+        "fr": (r"r[ée]ponse(?:\s+finale)?\s+est\s*:?",),
+        "es": (r"respuesta(?:\s+final)?\s+es\s*:?",),
+        "de": (r"antwort\s+(?:ist|lautet)\s*:?",),
+        "ru": (r"ответ\s+(?:будет|равен|—|-)\s*:?",),
+        "ja": (r"答えは\s*[:：]?",),
+    },
+}
+
+
+def _phrase_re(marker: str) -> re.Pattern[str]:
+    return re.compile("|".join(p for forms in ANSWER_PHRASES[marker].values() for p in forms), re.IGNORECASE)
+
+
+_COLON_RE = _phrase_re("answer_colon")
+_FINAL_RE = _phrase_re("final_answer")
 
 
 def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -250,11 +300,15 @@ def final_answer(text: str) -> str | None:
     return _tidy(_line_after(text, m.end())) if m else None
 
 
-# A number as prose writes it: 1,234.5, 0.4, 3/4, 2.9e-11, 2.9 \times 10^{-11}.
+# A number as prose writes it: 1,234.5, 0.4, 3/4, 2.9e-11, 2.9 \times 10^{-11}, 3.0 x 10^8. Digits
+# in an exponent or a subscript (the 2 of m/s^2, of 2^{10}, of x_2) or glued to a Latin word (H2O)
+# are not numbers the response answers with.
 _NUMBER_RE = re.compile(
+    r"(?<![\^_A-Za-z\d.])(?<!\^\{)(?<!_\{)(?<!\^-)(?<!\^\{-)"
     r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
-    r"(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+|/\d+)?"
+    r"(?:\s*(?:\\times|\\cdot|\u00d7|x|\*)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+|/\d+)?"
 )
+_TIMES_TEN_RE = re.compile(r"\s*(?:x|\*|\u00d7)\s*(?=10\s*\^)")
 _THOUSANDS_ONLY_RE = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
@@ -272,7 +326,7 @@ def _number_text(raw: str) -> str:
         else:
             fixed = digits.replace(",", "")
         raw = fixed + raw[len(digits):]
-    return raw
+    return _TIMES_TEN_RE.sub(r" \\times ", raw)
 
 
 _SENTENCE_WORDS = {"the", "are", "was", "were", "total", "answer", "thus", "therefore", "get", "has", "have", "equals"}
@@ -287,7 +341,9 @@ def is_bare(text: str) -> bool:
     stripped = text.strip()
     if not 0 < len(stripped) <= BARE_MAX_CHARS or stripped.count("\n") > 1:
         return False
-    words = prose_words(stripped)
+    if any(len(run) > CJK_WORD_CHARS for run in _CJK_RUN_RE.findall(stripped)):
+        return False  # a CJK sentence ("所以总质量为4000千克"), not an answer with a unit word
+    words = prose_words(stripped) + _CJK_RUN_RE.findall(stripped)
     spans = math_spans(stripped)
     if spans and words and not (len(spans) == 1 and spans[0][0] == 0 and spans[0][1] == len(stripped)):
         return False
@@ -307,28 +363,106 @@ def _default_order(text: str) -> tuple[str, ...]:
     return DEFAULT_ORDER
 
 
+# A response taking back what it said: an answer before the last of these does not count, and
+# what follows it (if anything) is the final answer. Self-corrections only: "wrong" alone would
+# also match "options A and B are wrong", which commits to an answer rather than retracting one.
+RETRACTION_CUES: dict[str, tuple[str, ...]] = {
+    "en": (r"\bwait\b", r"\bactually\b", r"\bon second thought\b", r"\bscratch that\b", r"\bcorrection\s*:",
+           r"\boops\b", r"\bi made a mistake\b", r"\bmy mistake\b", r"\bi was wrong\b",
+           r"\b(?:that|this|it)(?:'s|\s+is|\s+was)\s+(?:wrong|incorrect|not right|not correct)\b",
+           r"\blet me (?:re-?check|reconsider|redo|recompute|recalculate)\b"),
+    "zh": (r"等等", r"等一下", r"不对", r"错了", r"其实", r"更正", r"我算错了"),
+    "fr": (r"\battendez\b", r"\ben fait\b", r"\bc'est faux\b", r"\bje me suis tromp[ée]"),
+    "es": (r"\bespera\b", r"\ben realidad\b", r"\beso (?:es|est[áa]) mal\b", r"\bme equivoqu[ée]\b"),
+    "de": (r"\bwarte\b", r"\beigentlich\b", r"\bdas ist falsch\b", r"\bich habe mich geirrt\b"),
+    "ru": (r"\bподождите\b", r"\bподожди\b", r"\bна самом деле\b", r"\bэто неверно\b", r"\bя ошибся\b"),
+    "ja": (r"待って", r"いや、", r"実は", r"間違えました", r"間違いです"),
+}
+# A response declaring that it has no answer: its last number is not one (the fallback is off).
+NO_ANSWER_CUES: dict[str, tuple[str, ...]] = {
+    "en": (r"\bi (?:don't|do not) know\b", r"\bi'?m not sure\b", r"\bi am not sure\b",
+           r"\b(?:cannot|can't|can not|unable to) (?:be )?(?:determine|determined|solve|solved|answer|find)\b",
+           r"\bno (?:final )?answer\b", r"\bnot enough information\b"),
+    "zh": (r"不知道", r"无法确定", r"无法回答", r"不确定"),
+    "fr": (r"\bje ne sais pas\b", r"\bimpossible de (?:déterminer|répondre)\b"),
+    "es": (r"\bno (?:lo )?s[ée]\b", r"\bno se puede determinar\b"),
+    "de": (r"\bweiß (?:es )?nicht\b", r"\bnicht bestimmbar\b"),
+    "ru": (r"\bне знаю\b", r"\bневозможно определить\b"),
+    "ja": (r"わかりません", r"分かりません", r"不明です"),
+}
+
+
+def _cue_re(cues: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+    return re.compile("|".join(c for forms in cues.values() for c in forms), re.IGNORECASE)
+
+
+_RETRACTION_RE = _cue_re(RETRACTION_CUES)
+_NO_ANSWER_RE = _cue_re(NO_ANSWER_CUES)
+
+
+def _statement_start(text: str, name: str) -> int:
+    """Where the final answer found by marker ``name`` is stated: a retraction cue after this
+    point takes it back. The last box or tag, or the last phrase of the marker's kind."""
+    if name == "boxed":
+        return max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if name == "answer_tag":
+        return text.rfind("<answer>")
+    if name == "gsm8k":
+        return text.rfind("####")
+    m = _last_match(_FINAL_RE if name == "final_answer" else _COLON_RE, text)
+    return m.start() if m else -1
+
+
 def extract(text: str, marker: str | None = None, fallback: bool = True) -> str | None:
     """The final answer of ``text`` (None when there is none); may raise :class:`Ambiguous`.
 
-    With no marker found: a bare answer is taken whole; otherwise the last inline-math span
-    (``... so $x \\ge 5$ is the solution.``), then the last number, unless ``fallback`` is off.
+    With a declared ``marker`` extraction is strict: the answer under that marker or None. With
+    none, the markers are tried in :func:`_default_order`; with none found, a bare answer is taken
+    whole, else the last inline-math span (``... so $x \\ge 5$ is the solution.``) or the last
+    number, unless ``fallback`` is off or the response says it has no answer ("I don't know").
+
+    An answer stated before a retraction cue (:data:`RETRACTION_CUES`) is taken back: what
+    follows the cue is extracted by the same rules, and if it states nothing there is no answer.
     Every step scans a bounded tail, so a long marker-less essay fails fast."""
+    text = _after_retraction(text, marker)
+    tail_start = max(0, len(text) - CUE_TAIL_CHARS)
     order = (marker,) if marker else _default_order(text)
     for name in order:
         found = MARKERS.get(name)(text)
         if found is not None and found.strip():
             return found.strip()
-    if marker is None and is_bare(text):
+    if marker is not None:
+        return None
+    if is_bare(text):
         return text.strip()
-    if not fallback:
+    if not fallback or _NO_ANSWER_RE.search(text, tail_start) is not None:
         return None
     spans = math_spans(text)
     found = None
-    for found in _NUMBER_RE.finditer(text, max(0, len(text) - 5000)):  # noqa: B007 - the last one
+    for found in _NUMBER_RE.finditer(text, tail_start):  # noqa: B007 - the last one
         pass
     if spans and (found is None or found.start() < spans[-1][1]):
         return spans[-1][2]  # the last thing said is a formula, not a bare number after it
     return _number_text(found.group(0)) if found else None
+
+
+def _after_retraction(text: str, marker: str | None) -> str:
+    """``text`` from its last retraction cue on when the cue follows the last answer statement
+    (the answer was taken back), else ``text``. The cue is the last one, so one cut suffices."""
+    tail_start = max(0, len(text) - CUE_TAIL_CHARS)
+    cue = _last_match(_RETRACTION_RE, text[tail_start:])
+    if cue is None or tail_start + cue.start() <= _answer_start(text, marker):
+        return text
+    return text[tail_start + cue.end():]
+
+
+def _answer_start(text: str, marker: str | None) -> int:
+    """Where the last answer statement of ``text`` begins (-1 when it has none): the latest
+    statement of any marker (or of the declared one); a marker-less response answers at its end,
+    so any retraction cue in it counts."""
+    names = (marker,) if marker else DEFAULT_ORDER
+    start = max(_statement_start(text, name) for name in names)
+    return start if start >= 0 or marker else -1
 
 
 def key_answer(answer: str) -> str:
