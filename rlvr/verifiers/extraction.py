@@ -308,7 +308,7 @@ _NUMBER_RE = re.compile(
     r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
     r"(?:\s*(?:\\times|\\cdot|\u00d7|x|\*)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+|/\d+)?"
 )
-_TIMES_TEN_RE = re.compile(r"\s*(?:x|\*|\u00d7)\s*(?=10\s*\^)")
+_TIMES_TEN_RE = re.compile(r"(?<=\d)\s*(?:x|\*)\s*(?=10\s*\^)")
 _THOUSANDS_ONLY_RE = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
@@ -326,7 +326,7 @@ def _number_text(raw: str) -> str:
         else:
             fixed = digits.replace(",", "")
         raw = fixed + raw[len(digits):]
-    return _TIMES_TEN_RE.sub(r" \\times ", raw)
+    return raw
 
 
 _SENTENCE_WORDS = {"the", "are", "was", "were", "total", "answer", "thus", "therefore", "get", "has", "have", "equals"}
@@ -423,8 +423,15 @@ def extract(text: str, marker: str | None = None, fallback: bool = True) -> str 
 
     An answer stated before a retraction cue (:data:`RETRACTION_CUES`) is taken back: what
     follows the cue is extracted by the same rules, and if it states nothing there is no answer.
-    Every step scans a bounded tail, so a long marker-less essay fails fast."""
-    text = _after_retraction(text, marker)
+    Every step scans a bounded tail, so a long marker-less essay fails fast.
+
+    ``3.0 x 10^8`` is written back as ``3.0 \\times 10^8``: the letter x is a variable to the
+    parser, and the answer's exponent must not become the answer."""
+    found = _extract(_after_retraction(text, marker), marker, fallback)
+    return _TIMES_TEN_RE.sub(r" \\times ", found) if found is not None else None
+
+
+def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
     tail_start = max(0, len(text) - CUE_TAIL_CHARS)
     order = (marker,) if marker else _default_order(text)
     for name in order:
