@@ -438,11 +438,11 @@ def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
         found = MARKERS.get(name)(text)
         if found is not None and found.strip():
             return found.strip()
-    if marker is not None:
+    if marker is not None or _NO_ANSWER_RE.search(text, tail_start) is not None:
         return None
     if is_bare(text):
         return text.strip()
-    if not fallback or _NO_ANSWER_RE.search(text, tail_start) is not None:
+    if not fallback:
         return None
     spans = math_spans(text)
     found = None
@@ -460,7 +460,16 @@ def _after_retraction(text: str, marker: str | None) -> str:
     cue = _last_match(_RETRACTION_RE, text[tail_start:])
     if cue is None or tail_start + cue.start() <= _answer_start(text, marker):
         return text
-    return text[tail_start + cue.end():]
+    rest = text[tail_start + cue.end():]
+    return rest[_CORRECTION_LEAD_RE.match(rest).end():]  # type: ignore[union-attr] - always matches
+
+
+# What opens a correction after its cue ("Wait, no, it is 6."): the answer is what comes next.
+_CORRECTION_LEAD_RE = re.compile(
+    r"[\s,.:;!?，。：；！—-]*(?:(?:no|nope|non|nein|нет|不是|不对|いや)(?![\w])[\s,.:;!?，。：；！—-]*)?"
+    r"(?:(?:it|that|this|the answer)(?:'s|\s+is|\s+was|\s+should be|\s+must be)\s+)?",
+    re.IGNORECASE,
+)
 
 
 def _answer_start(text: str, marker: str | None) -> int:

@@ -167,8 +167,8 @@ def split_trailing_words(text: str) -> tuple[str, str] | None:
     when that text ends like a value (digit, ``}``, ``)`` or ``.``). A right-to-left scan, linear
     in the length; the regex it replaces backtracked exponentially on long prose keys."""
     i = len(text)
-    while i > 0 and text[i - 1] in _WORD_TAIL_CHARS:
-        i -= 1
+    while i > 0 and (text[i - 1] in _WORD_TAIL_CHARS or not text[i - 1].isascii() and text[i - 1].isalpha()):
+        i -= 1  # a unit word in any script: 18 dollars, 42 кг, 4000 千克
     head, tail = text[:i].rstrip(), text[i:].strip(" \t\n.;,")
     while head.endswith(".") and not head[:-1].rstrip()[-1:].isdigit():
         head = head[:-1].rstrip()
