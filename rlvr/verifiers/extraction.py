@@ -39,6 +39,17 @@ CJK_WORD_CHARS = 3  # a longer run of CJK characters is a phrase, not a unit or 
 CUE_TAIL_CHARS = 5000  # retraction and no-answer cues are looked for in this closing stretch
 
 
+def _stated_at(find: Callable[[str], int]) -> Callable[[Marker], Marker]:
+    """Attach to a marker where in a response its final answer is stated (-1: nowhere), so that
+    a retraction cue after that point takes the answer back."""
+
+    def attach(marker: Marker) -> Marker:
+        marker.stated_at = find  # type: ignore[attr-defined]
+        return marker
+
+    return attach
+
+
 class Ambiguous(ValueError):
     """The response ends with several different final answers (``candidates``, in text order).
 
@@ -123,6 +134,7 @@ def _final_boxes(text: str) -> list[str]:
 
 
 @MARKERS.register("boxed")
+@_stated_at(lambda text: max(text.rfind("\\boxed"), text.rfind("\\fbox")))
 def boxed(text: str) -> str | None:
     final = _final_boxes(text)
     if not final:
@@ -134,6 +146,7 @@ def boxed(text: str) -> str | None:
 
 
 @MARKERS.register("answer_tag")
+@_stated_at(lambda text: text.rfind("<answer>"))
 def answer_tag(text: str) -> str | None:
     start = text.rfind("<answer>")
     if start < 0:
@@ -242,6 +255,7 @@ def cjk_value(answer: str) -> str:
 
 
 @MARKERS.register("gsm8k")
+@_stated_at(lambda text: text.rfind("####"))
 def gsm8k(text: str) -> str | None:
     pos = text.rfind("####")
     return _tidy(_line_after(text, pos + 4)) if pos >= 0 else None
@@ -289,12 +303,14 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
 
 
 @MARKERS.register("answer_colon")
+@_stated_at(lambda text: _phrase_start(_COLON_RE, text))
 def answer_colon(text: str) -> str | None:
     m = _last_match(_COLON_RE, text)
     return _tidy(_line_after(text, m.end())) if m else None
 
 
 @MARKERS.register("final_answer")
+@_stated_at(lambda text: _phrase_start(_FINAL_RE, text))
 def final_answer(text: str) -> str | None:
     m = _last_match(_FINAL_RE, text)
     return _tidy(_line_after(text, m.end())) if m else None
@@ -400,17 +416,15 @@ _RETRACTION_RE = _cue_re(RETRACTION_CUES)
 _NO_ANSWER_RE = _cue_re(NO_ANSWER_CUES)
 
 
-def _statement_start(text: str, name: str) -> int:
-    """Where the final answer found by marker ``name`` is stated: a retraction cue after this
-    point takes it back. The last box or tag, or the last phrase of the marker's kind."""
-    if name == "boxed":
-        return max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if name == "answer_tag":
-        return text.rfind("<answer>")
-    if name == "gsm8k":
-        return text.rfind("####")
-    m = _last_match(_FINAL_RE if name == "final_answer" else _COLON_RE, text)
+def _phrase_start(pattern: re.Pattern[str], text: str) -> int:
+    m = _last_match(pattern, text)
     return m.start() if m else -1
+
+
+def _statement_start(text: str, name: str) -> int:
+    """Where marker ``name`` states its answer; a plug-in marker that does not say is taken to
+    state it nowhere, so any retraction cue counts against it (precision first)."""
+    return getattr(MARKERS.get(name), "stated_at", lambda _text: -1)(text)
 
 
 def extract(text: str, marker: str | None = None, fallback: bool = True) -> str | None:
@@ -454,11 +468,15 @@ def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
 
 
 def _after_retraction(text: str, marker: str | None) -> str:
-    """``text`` from its last retraction cue on when the cue follows the last answer statement
-    (the answer was taken back), else ``text``. The cue is the last one, so one cut suffices."""
+    """``text`` after its last retraction cue when an answer was stated before the cue (it is
+    taken back; one stated after the cue is the final one), else ``text``: "Wait, let me
+    think... the answer is 5" retracts nothing. The cue is the last one, so one cut suffices."""
     tail_start = max(0, len(text) - CUE_TAIL_CHARS)
     cue = _last_match(_RETRACTION_RE, text[tail_start:])
-    if cue is None or tail_start + cue.start() <= _answer_start(text, marker):
+    if cue is None:
+        return text
+    cue_at = tail_start + cue.start()
+    if cue_at <= _answer_start(text, marker) and _answer_start(text[:cue_at], marker) < 0:
         return text
     rest = text[tail_start + cue.end():]
     return rest[_CORRECTION_LEAD_RE.match(rest).end():]  # type: ignore[union-attr] - always matches
