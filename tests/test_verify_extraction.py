@@ -79,6 +79,20 @@ CHOICE: list[Row] = [
     ("C. Bob", "C. Cecile", {}, False),
     ("A. Cecile", "C. Cecile", {}, False),
     ("\\boxed{not C}", "(C) Cecile", {}, False),
+    ("The answer is (C) Cecile.", "C Cecile", {}, True),
+    # hedges written in prose: every letter a response commits to counts
+    ("A or maybe B", "B", {}, False),
+    ("either A or B", "A", {}, False),
+    ("The answer is A, but B is also possible", "A", {}, False),
+    ("A (or possibly B)", "A", {}, False),
+    ("A/B", "A", {}, False),
+    ("I think A, though B is possible", "A", {}, False),
+    ("Options A and C are both correct", "A", {}, False),
+    ("The answer is A. B is wrong because it is small.", "A", {}, True),
+    ("The answer is D, but it can't be A", "D", {}, True),
+    ("Answer: (B) and not (C)", "B", {}, True),
+    ("\\boxed{2}", "B", {"choices": ["1", "2", "3"]}, True),
+    ("\\boxed{not 2}", "B", {"choices": ["1", "2", "3"]}, False),
 ]
 
 RETRACTION: list[Row] = [

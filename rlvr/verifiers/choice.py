@@ -30,7 +30,11 @@ from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
 _RUN_RE = re.compile(r"^\s*\(?\s*([A-J]{1,10})\s*\)?\s*\.?\s*$")
 _LOWER_RE = re.compile(r"^\s*\(\s*([a-j])\s*\)\s*\.?\s*$")
-_LETTER_RE = re.compile(r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])(?!\s+[a-z])")
+# A bare "A" or "I" before a lowercase word is the article or the pronoun ("A cat", "I think"),
+# unless that word joins options ("A or B"); other letters, and "(A)", are options ("B is wrong").
+_LETTER_RE = re.compile(
+    r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])(?!(?<=[AI])\s+(?!(?:or|and|nor|und|oder|et|ou|y|o)\b)[a-z])"
+)
 _TAIL_RE = re.compile(
     r"(?:answer|option|choice)s?\s*(?:is|are|:)?\s*:?\s*\**\s*"
     r"(\(?[A-J]\)?(?:\s*(?:,|and|&)\s*\(?[A-J]\)?)*)(?![A-Za-z])",
@@ -50,7 +54,7 @@ _OPTION_RE = re.compile(
 # a reason or contrast ("because", ";"). One list for every language.
 CONTRAST_CUES: dict[str, tuple[str, ...]] = {
     "en": (r"\bnot\b", r"\bcan'?t\b", r"\bcannot\b", r"\bisn'?t\b", r"\bnever\b", r"\brather than\b",
-           r"\binstead of\b", r"\bunlike\b", r"\bbut\b", r"\bbecause\b", r"\bsince\b", r"\bexcept\b"),
+           r"\binstead of\b", r"\bunlike\b", r"\bbecause\b", r"\bsince\b", r"\bexcept\b"),
     "zh": (r"不是", r"而非", r"因为", r"不"),
     "fr": (r"\bpas\b", r"\bnon\b", r"\bparce que\b"),
     "es": (r"\bno\b", r"\bporque\b"),
