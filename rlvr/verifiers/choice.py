@@ -50,6 +50,7 @@ _LIST_RE = re.compile(
 _OPTION_RE = re.compile(
     r"^\s*(?:\(([A-J])\)\s*|([A-J])[.:)]\s+|([A-J])\s+(?=[A-Z0-9$\\]))([\w$\\].*?)\s*$", re.DOTALL
 )
+_OPTION_START_RE = re.compile(r"\s*(?:\$|\\text\s*\{|\*)*\s*\(?[A-J]")
 # After these, letters are no longer the answer: a negation ("not A", "can't be B", "不是 A") or
 # a reason or contrast ("because", ";"). One list for every language.
 CONTRAST_CUES: dict[str, tuple[str, ...]] = {
@@ -75,6 +76,8 @@ def committed(text: str) -> str:
 
 def option_key(text: str) -> tuple[str, str] | None:
     """(letter, option text) of ``C Cecile`` / ``(C) Cecile`` / ``C. Cecile``; None otherwise."""
+    if _OPTION_START_RE.match(text) is None:
+        return None  # every key's type is inferred through here: skip clean_latex for the rest
     m = _OPTION_RE.match(clean_latex(text).replace("*", ""))
     if m is None:
         return None
