@@ -138,6 +138,9 @@ FALLBACK_AND_MARKERS: list[Row] = [
     ("Je ne sais pas. Les nombres étaient 12 et 17.", "17", {}, False),
     ("我不知道。题目给的数是 12 和 17。", "17", {}, False),
     ("Adding them up, the total comes to 17 in all.", "17", {}, True),
+    ("The answer could be 12 or 17", "17", {}, False),
+    ("It could be 12 or 17.", "12", {}, False),
+    ("Adding 12 and 5 gives 17.", "17", {}, True),
     # a declared marker is strict: no answer under it is no answer
     ("The answer is 42", "42", {"marker": "boxed"}, False),
     ("The answer is 17", "17", {"marker": "answer_colon"}, False),
@@ -153,6 +156,9 @@ APPROX: list[Row] = [
     ("So $x = \\frac{\\sqrt3}{3} \\approx 0.577$.", "\\frac{\\sqrt{3}}{3}", {}, True),
     ("x = \\frac{1}{2} \\approx 0.577", "\\frac{\\sqrt{3}}{3}", {}, False),
     ("\\boxed{x = \\frac{1}{2} \\approx 0.577}", "0.577", {}, False),
+    ("\\boxed{\\frac{\\sqrt3}{3} \\approx 0.577}", "\\frac{\\sqrt3}{3}", {}, True),
+    ("\\boxed{\\frac{1}{2} \\approx 0.577}", "0.577", {}, False),
+    ("\\boxed{x \\approx 0.577}", "0.577", {}, True),
 ]
 
 INTEGER_AND_PERCENT: list[Row] = [

@@ -336,6 +336,8 @@ _NUMBER_RE = re.compile(
     r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
     r"(?:\s*(?:\\times|\\cdot|\u00d7|x|\*)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+|/\d+)?"
 )
+# "or" between two numbers, in the languages of ANSWER_PHRASES.
+_OR_RE = re.compile(r"\s*,?\s*(?:or|ou|o|oder|или|或|或者|还是|か|または)\s*", re.IGNORECASE)
 _TIMES_TEN_RE = re.compile(r"(?<=\d)\s*(?:x|\*)\s*(?=10\s*\^)")
 _THOUSANDS_ONLY_RE = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
@@ -505,12 +507,16 @@ def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
     if not fallback:
         return None
     spans = math_spans(text)
-    found = None
-    for found in _NUMBER_RE.finditer(text, tail_start):  # noqa: B007 - the last one
-        pass
+    found = previous = None
+    for number in _NUMBER_RE.finditer(text, tail_start):  # the last one, and the one before it
+        previous, found = found, number
     if spans and (found is None or found.start() < spans[-1][1]):
         return spans[-1][2]  # the last thing said is a formula, not a bare number after it
-    return _number_text(found.group(0)) if found else None
+    if found is None:
+        return None
+    if previous is not None and _OR_RE.fullmatch(text, previous.end(), found.start()):
+        return None  # "it could be 12 or 17": two answers, neither of them final
+    return _number_text(found.group(0))
 
 
 def _after_retraction(text: str, marker: str | None) -> str:

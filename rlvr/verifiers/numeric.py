@@ -131,14 +131,18 @@ def equation_value(node: Node) -> Node:
 
     ``x = 2``, ``x = 4/2 = 2``, ``(p, q) = (3, 2)``, ``|AB| = 1`` and ``5 \\times 6 \\times 4 = 120``
     answer with their last side: the left is a name (symbols only, no numbers) or the last side
-    is a plain value. ``\\approx`` ends the exact part: ``x = 1/3 \\approx 0.33`` answers 1/3.
+    is a plain value. ``\\approx`` ends the exact part: ``x = 1/3 \\approx 0.33`` and
+    ``\\frac{\\sqrt3}{3} \\approx 0.577`` answer with the exact value; only after a bare name
+    (``x \\approx 0.33``) is the approximation all there is.
     """
     if node[0] != "rel" or not set(node[1]) <= {"=", "~"}:
         return node
     ops, operands = node[1], node[2]
     exact = operands[:ops.index("~") + 1] if "~" in ops else operands
     if len(exact) < 2:
-        exact = operands  # "x \\approx 0.33": the approximation is all there is
+        if not is_name(operands[0]):
+            return operands[0]
+        exact = operands
     computed = not any(n[0] == "sym" for n in iter_nodes(exact[0]))  # 5 \\times 6 = 30
     if is_name(exact[0]) or computed and not any(n[0] == "sym" for n in iter_nodes(exact[-1])):
         return exact[-1]
