@@ -23,7 +23,7 @@ import re
 
 from rlvr.verifiers import verdict as R
 from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType, is_choice_key
-from rlvr.verifiers.extraction import extract, is_bare
+from rlvr.verifiers.extraction import AND_WORDS, OR_WORDS, extract, is_bare
 from rlvr.verifiers.normalization import clean_latex, compact, normalize_text
 from rlvr.verifiers.numeric import plain_value
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
@@ -32,8 +32,9 @@ _RUN_RE = re.compile(r"^\s*\(?\s*([A-J]{1,10})\s*\)?\s*\.?\s*$")
 _LOWER_RE = re.compile(r"^\s*\(\s*([a-j])\s*\)\s*\.?\s*$")
 # A bare "A" or "I" before a lowercase word is the article or the pronoun ("A cat", "I think"),
 # unless that word joins options ("A or B"); other letters, and "(A)", are options ("B is wrong").
+_JOINS = "|".join(OR_WORDS + AND_WORDS)
 _LETTER_RE = re.compile(
-    r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])(?!(?<=[AI])\s+(?!(?:or|and|nor|und|oder|et|ou|y|o)\b)[a-z])"
+    r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])(?!(?<=[AI])\s+(?!(?:" + _JOINS + r")\b)[a-z])"
 )
 _TAIL_RE = re.compile(
     r"(?:answer|option|choice)s?\s*(?:is|are|:)?\s*:?\s*\**\s*"
@@ -43,7 +44,7 @@ _TAIL_RE = re.compile(
 _PAREN_RE = re.compile(r"\(([A-J])\)")
 # Letters joined as one answer: "A and B", "A or C", "A, B", "A 和 B" (a set, compared as a set).
 _LIST_RE = re.compile(
-    r"^\s*\(?[A-J]\)?(?:\s*(?:,|/|&|和|或者?|と|か|\b(?:and|or|et|ou|y|o|und|oder|и|или)\b)\s*\(?[A-J]\)?)+\s*\.?\s*$"
+    r"^\s*\(?[A-J]\)?(?:\s*(?:,|/|&|(?<![^\W\d_])(?:" + _JOINS + r")(?![^\W\d_]))\s*\(?[A-J]\)?)+\s*\.?\s*$"
 )
 # A key (or a response) giving an option's letter with its text: "(C) Cecile", "C. Cecile",
 # "C: Cecile", "C Cecile" (a bare letter needs a capital, digit or math after it: "A cat" is prose).

@@ -336,8 +336,11 @@ _NUMBER_RE = re.compile(
     r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
     r"(?:\s*(?:\\times|\\cdot|\u00d7|x|\*)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+|/\d+)?"
 )
-# "or" between two numbers, in the languages of ANSWER_PHRASES.
-_OR_RE = re.compile(r"\s*,?\s*(?:or|ou|o|oder|или|或|或者|还是|か|または)\s*", re.IGNORECASE)
+# Words joining two answers, in the languages of ANSWER_PHRASES: "12 or 17" is a hedge between
+# them, "A and B" a multi-select answer (the choice type reads both).
+OR_WORDS = ("or", "ou", "o", "oder", "или", "或者", "或", "还是", "または", "か")
+AND_WORDS = ("and", "et", "y", "und", "и", "和", "と")
+_OR_RE = re.compile(r"\s*,?\s*(?:" + "|".join(OR_WORDS) + r")\s*", re.IGNORECASE)
 _TIMES_TEN_RE = re.compile(r"(?<=\d)\s*(?:x|\*)\s*(?=10\s*\^)")
 _THOUSANDS_ONLY_RE = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
