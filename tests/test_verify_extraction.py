@@ -38,6 +38,13 @@ PHRASES: list[Row] = [
     ("La réponse est 41.", "42", {}, False),
     ("Ответ: 41", "42", {}, False),
     ("答えは41です。", "42", {}, False),
+    ("故选C。", "C", {}, True),
+    ("所以选 C", "C", {}, True),
+    ("故选C。", "B", {}, False),
+    ("La respuesta correcta es B.", "B", {}, True),
+    ("正解は B です。", "B", {}, True),
+    ("Правильный ответ: B", "B", {}, True),
+    ("Правильный ответ: B", "C", {}, False),
     # numbers inside CJK text, units glued on
     ("所以总质量为4000千克。", "4000", {}, True),
     ("答案是4000千克。", "4000", {}, True),

@@ -269,12 +269,13 @@ def gsm8k(text: str) -> str | None:
 ANSWER_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "final_answer": {
         "en": (r"answer\s+is\s*:?",),
-        "zh": (r"答案\s*(?:应该|应)?\s*(?:是|为|為)\s*[:：]?",),
+        "zh": (r"答案\s*(?:应该|应)?\s*(?:是|为|為)\s*[:：]?", r"故选\s*[:：]?", r"应选\s*[:：]?", r"所以选\s*[:：]?",
+               r"因此选\s*[:：]?"),
         "fr": (r"r[ée]ponse(?:\s+finale)?\s+est\s*:?",),
-        "es": (r"respuesta(?:\s+final)?\s+es\s*:?",),
+        "es": (r"respuesta(?:\s+final|\s+correcta)?\s+es\s*:?",),
         "de": (r"antwort\s+(?:ist|lautet)\s*:?",),
         "ru": (r"ответ\s+(?:будет|равен|—|-)\s*:?",),
-        "ja": (r"答えは\s*[:：]?",),
+        "ja": (r"答えは\s*[:：]?", r"正解は\s*[:：]?"),
     },
     "answer_colon": {
         "en": (r"answer\s*\**\s*:",),
