@@ -50,6 +50,8 @@ PHRASES: list[Row] = [
     ("答案是4000千克。", "4000", {}, True),
     ("所以总质量为4001千克。", "4000", {}, False),
     ("Ответ: 42 кг", "42", {}, True),
+    ("中华人民共和国", "中华人民共和国", {"answer_type": "text"}, True),
+    ("答案是北京。", "北京", {"answer_type": "text"}, True),
 ]
 
 CHOICE: list[Row] = [
@@ -239,3 +241,14 @@ def test_declared_marker_is_strict() -> None:
     assert extract("The answer is 42", marker="boxed") is None
     assert extract("so 42", marker="boxed") is None
     assert extract("The answer is \\boxed{42}", marker="boxed") == "42"
+
+
+def test_cue_scans_are_bounded() -> None:
+    """Every cue and phrase scan covers a bounded tail: 200,000 characters dense with cues,
+    phrases and numbers extract in well under a second."""
+    import time
+
+    for text in ("wait answer is 5 " * 12000, "答案是4000千克。等等，" * 10000, "1 or " * 40000, "awaited " * 25000):
+        start = time.perf_counter()
+        extract(text)
+        assert time.perf_counter() - start < 1.0

@@ -375,9 +375,10 @@ def is_bare(text: str) -> bool:
     stripped = text.strip()
     if not 0 < len(stripped) <= BARE_MAX_CHARS or stripped.count("\n") > 1:
         return False
-    if any(len(run) > CJK_WORD_CHARS for run in _CJK_RUN_RE.findall(stripped)):
-        return False  # a CJK sentence ("所以总质量为4000千克"), not an answer with a unit word
-    words = prose_words(stripped) + _CJK_RUN_RE.findall(stripped)
+    cjk_runs = _CJK_RUN_RE.findall(stripped)
+    if any(len(run) > CJK_WORD_CHARS for run in cjk_runs) and any(c.isdigit() for c in stripped):
+        return False  # a CJK sentence about a number ("所以总质量为4000千克"), not an answer with its unit
+    words = prose_words(stripped) + [run for run in cjk_runs if len(run) <= CJK_WORD_CHARS]
     spans = math_spans(stripped)
     if spans and words and not (len(spans) == 1 and spans[0][0] == 0 and spans[0][1] == len(stripped)):
         return False
