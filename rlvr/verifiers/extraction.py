@@ -5,12 +5,17 @@ Each marker style a prompt template can declare is a function in :data:`MARKERS`
 * ``boxed``: the last ``\\boxed{}`` / ``\\fbox{}`` (braces matched, so nested ``\\frac{}{}`` survive);
 * ``answer_tag``: the last ``<answer>...</answer>`` (a ``\\boxed{}`` inside it wins);
 * ``gsm8k``: the rest of the line after the last ``####``;
-* ``answer_colon``: the rest of the line after the last ``Answer:`` (``**Final Answer:**`` too);
-* ``final_answer``: what follows the last "The final answer is" / "the answer is".
+* ``answer_colon``: the rest of the line after the last ``Answer:`` (``**Final Answer:**``,
+  ``答案：``, ``Ответ:`` ... too);
+* ``final_answer``: what follows the last "The final answer is" / "the answer is" (``答案是``,
+  ``La réponse est``, ``Die Antwort ist``, ``答えは`` ...).
 
-With no declared marker they are tried in :data:`DEFAULT_ORDER`, most explicit first. A short
-response with no marker is taken whole (the caller passed a bare answer); otherwise the last
-number is used unless the fallback is switched off.
+The phrases of both, in seven languages, are :data:`ANSWER_PHRASES`. A declared marker is strict:
+nothing under it is no answer. With no declared marker they are tried in :data:`DEFAULT_ORDER`,
+most explicit first; a short response with no marker is taken whole (the caller passed a bare
+answer); otherwise the last number is used unless the fallback is switched off or the response
+says it has none (:data:`NO_ANSWER_CUES`). An answer followed by a retraction
+(:data:`RETRACTION_CUES`) is taken back. docs/verifier_policy.md states the whole policy.
 
 Only the final answer counts. When the last two boxes are in the same closing stretch of text
 and differ, the response is hedging between answers and :class:`Ambiguous` is raised; a box
@@ -551,9 +556,7 @@ def _answer_start(text: str, marker: str | None) -> int:
     """Where the last answer statement of ``text`` begins (-1 when it has none): the latest
     statement of any marker (or of the declared one); a marker-less response answers at its end,
     so any retraction cue in it counts."""
-    names = (marker,) if marker else DEFAULT_ORDER
-    start = max(_statement_start(text, name) for name in names)
-    return start if start >= 0 or marker else -1
+    return max(_statement_start(text, name) for name in ((marker,) if marker else DEFAULT_ORDER))
 
 
 def key_answer(answer: str) -> str:
