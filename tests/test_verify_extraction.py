@@ -89,6 +89,9 @@ CHOICE: list[Row] = [
     ("A. Cecile", "C. Cecile", {}, False),
     ("\\boxed{not C}", "(C) Cecile", {}, False),
     ("The answer is (C) Cecile.", "C Cecile", {}, True),
+    ("Not enough information", "(C) Not enough information", {}, True),
+    ("(C) Not enough information", "(C) Not enough information", {}, True),
+    ("(B) Not enough information", "(C) Not enough information", {}, False),
     # hedges written in prose: every letter a response commits to counts
     ("A or maybe B", "B", {}, False),
     ("either A or B", "A", {}, False),

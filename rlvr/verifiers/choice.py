@@ -146,11 +146,14 @@ class ChoiceType(AnswerType):
             return Verdict(False, extracted, R.BAD_KEY)
         answer = committed(extracted)
         if option is not None:
+            text = normalize_text(option[1])
+            if option_key(extracted) is None and normalize_text(extracted) == text:  # "Not enough data"
+                return Verdict(True, extracted, R.EQUAL)
             given = option_key(answer)
             if given is not None:  # letter and text together: both must be the key's
-                ok = given[0] == option[0] and normalize_text(given[1]) == normalize_text(option[1])
+                ok = given[0] == option[0] and normalize_text(given[1]) == text
                 return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
-            if normalize_text(answer) == normalize_text(option[1]):
+            if normalize_text(answer) == text:
                 return Verdict(True, extracted, R.EQUAL)
         got = _letters(answer, req.choices)
         if not got:

@@ -421,7 +421,7 @@ RETRACTION_CUES: dict[str, tuple[str, ...]] = {
     "ru": ("подождите", "подожди", "на самом деле", "это неверно", "я ошибся"),
     "ja": ("待って", "いや、", "実は", "間違えました", "間違いです"),
 }
-# A response declaring that it has no answer: neither its bare text nor its last number is one.
+# A response declaring that it has no answer: no number in it is one.
 NO_ANSWER_CUES: dict[str, tuple[str, ...]] = {
     "en": ("i don't know", "i do not know", "i'm not sure", "i am not sure", "cannot be determined",
            "can't be determined", "cannot determine", "can't determine", "unable to determine", "unable to solve",
@@ -510,11 +510,14 @@ def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
         found = MARKERS.get(name)(text)
         if found is not None and found.strip():
             return found.strip()
-    if marker is not None or _last_cue(text, _NO_ANSWERS) is not None:
+    if marker is not None:
         return None
+    no_answer = _last_cue(text, _NO_ANSWERS) is not None
+    if no_answer and any(c.isdigit() for c in text[tail_start:]):
+        return None  # "I don't know. The numbers were 12, 5 and 17": its numbers are not answers
     if is_bare(text):
-        return text.strip()
-    if not fallback:
+        return text.strip()  # a text answer may itself be "not enough information"
+    if not fallback or no_answer:
         return None
     spans = math_spans(text)
     found = previous = None
