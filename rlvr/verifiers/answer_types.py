@@ -59,7 +59,14 @@ def _unit_key(answer: str) -> bool:
 
 
 def is_choice_key(answer: str) -> bool:
+    """A key of option letters only (``B``, ``(B)``, ``CD``, ``C, D``)."""
     return _CHOICE_KEY_RE.match(answer) is not None
+
+
+def _option_key(answer: str) -> bool:
+    from rlvr.verifiers.choice import option_key  # choice imports this module
+
+    return option_key(answer) is not None
 
 
 def is_plain_number(text: str) -> bool:
@@ -72,7 +79,7 @@ def infer_type(req: VerifyRequest) -> str:
     answer = req.answer
     if req.numbers:
         return "countdown"
-    if req.choices or is_choice_key(answer):
+    if req.choices or is_choice_key(answer) or _option_key(answer):
         return "choice"
     if is_plain_number(answer):
         return "quantity" if req.unit and req.unit.strip() else "numeric"

@@ -139,9 +139,13 @@ def verify(
 
     ``answer_type`` is one of the registered types (numeric, symbolic, choice, quantity, text,
     countdown) or None/"auto" to infer it; ``marker`` names the extraction style a prompt
-    declared (boxed, answer_tag, gsm8k, answer_colon, final_answer); ``fallback=False`` turns off
-    the last-number fallback. Anything that needs more than the cheap checks runs in a worker
-    process killed after ``timeout`` seconds (reason ``"timeout"``).
+    declared (boxed, answer_tag, gsm8k, answer_colon, final_answer). A declared marker makes
+    extraction strict, as in training: a response with no answer under that marker has none
+    (reason ``"no-answer"``), with no bare-answer or last-number fallback. Without a marker
+    (untemplated evaluation) the last number is the fallback unless ``fallback=False``, and never
+    when the response says it has no answer ("I don't know"). Retractions, hedges, negations,
+    integer keys and percent follow docs/verifier_policy.md. Anything that needs more than the
+    cheap checks runs in a worker process killed after ``timeout`` seconds (reason ``"timeout"``).
     """
     req = VerifyRequest(response, answer, answer_type, rel_tol, abs_tol, unit, choices, numbers, marker, fallback)
     first = prepare(req)

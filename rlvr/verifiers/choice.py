@@ -7,8 +7,14 @@ response may also give the option's text instead of its letter, and a key given 
 is mapped to its letter.
 
 Letters are taken only where they stand alone (``C``, ``(c)``, ``C.``); the article "A" and the
-pronoun "I" followed by a lowercase word are prose, not options. All of this is regex work, so
-choice answers are decided in the caller's process without a worker round trip.
+pronoun "I" followed by a lowercase word are prose, not options. A response commits to the
+letters it writes before the first negation or contrast (:data:`CONTRAST_CUES`): ``D, it can't be
+A or B`` answers D, ``B。不是 A`` answers B, and ``not A`` answers nothing. Several letters for a
+single-letter key are a hedge (reason ``ambiguous``).
+
+A key may carry its option's text (``C Cecile``, ``(C) Cecile``, ``C. Cecile``): the response may
+give the letter, the text, or both, and when it gives both they must both match. All of this is
+regex work, so choice answers are decided in the caller's process without a worker round trip.
 """
 
 from __future__ import annotations
@@ -16,21 +22,67 @@ from __future__ import annotations
 import re
 
 from rlvr.verifiers import verdict as R
-from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType
-from rlvr.verifiers.extraction import extract, is_bare
+from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType, is_choice_key
+from rlvr.verifiers.extraction import AND_WORDS, OR_WORDS, extract, is_bare
 from rlvr.verifiers.normalization import clean_latex, compact, normalize_text
 from rlvr.verifiers.numeric import plain_value
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
 _RUN_RE = re.compile(r"^\s*\(?\s*([A-J]{1,10})\s*\)?\s*\.?\s*$")
 _LOWER_RE = re.compile(r"^\s*\(\s*([a-j])\s*\)\s*\.?\s*$")
-_LETTER_RE = re.compile(r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])(?!\s+[a-z])")
+# A bare "A" or "I" before a lowercase word is the article or the pronoun ("A cat", "I think"),
+# unless that word joins options ("A or B"); other letters, and "(A)", are options ("B is wrong").
+_JOINS = "|".join(OR_WORDS + AND_WORDS)
+_LETTER_RE = re.compile(
+    r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])(?!(?<=[AI])\s+(?!(?:" + _JOINS + r")\b)[a-z])"
+)
 _TAIL_RE = re.compile(
     r"(?:answer|option|choice)s?\s*(?:is|are|:)?\s*:?\s*\**\s*"
     r"(\(?[A-J]\)?(?:\s*(?:,|and|&)\s*\(?[A-J]\)?)*)(?![A-Za-z])",
     re.IGNORECASE,
 )
 _PAREN_RE = re.compile(r"\(([A-J])\)")
+# Letters joined as one answer: "A and B", "A or C", "A, B", "A 和 B" (a set, compared as a set).
+_LIST_RE = re.compile(
+    r"^\s*\(?[A-J]\)?(?:\s*(?:,|/|&|(?<![^\W\d_])(?:" + _JOINS + r")(?![^\W\d_]))\s*\(?[A-J]\)?)+\s*\.?\s*$"
+)
+# A key (or a response) giving an option's letter with its text: "(C) Cecile", "C. Cecile",
+# "C: Cecile", "C Cecile" (a bare letter needs a capital, digit or math after it: "A cat" is prose).
+_OPTION_RE = re.compile(
+    r"^\s*(?:\(([A-J])\)\s*|([A-J])[.:)]\s+|([A-J])\s+(?=[A-Z0-9$\\]))([\w$\\].*?)\s*$", re.DOTALL
+)
+_OPTION_START_RE = re.compile(r"\s*(?:\$|\\text\s*\{|\*)*\s*\(?[A-J]")
+# After these, letters are no longer the answer: a negation ("not A", "can't be B", "不是 A") or
+# a reason or contrast ("because", ";"). One list for every language.
+CONTRAST_CUES: dict[str, tuple[str, ...]] = {
+    "en": (r"\bnot\b", r"\bcan'?t\b", r"\bcannot\b", r"\bisn'?t\b", r"\bnever\b", r"\brather than\b",
+           r"\binstead of\b", r"\bunlike\b", r"\bbecause\b", r"\bsince\b", r"\bexcept\b"),
+    "zh": (r"不是", r"而非", r"因为", r"不"),
+    "fr": (r"\bpas\b", r"\bnon\b", r"\bparce que\b"),
+    "es": (r"\bno\b", r"\bporque\b"),
+    "de": (r"\bnicht\b", r"\bkein", r"\bweil\b"),
+    "ru": (r"\bне\b", r"\bпотому что\b"),
+    "ja": (r"ではない", r"ではなく", r"なぜなら"),
+    "punctuation": (r"[;；。]",),
+}
+_CONTRAST_RE = re.compile("|".join(c for forms in CONTRAST_CUES.values() for c in forms), re.IGNORECASE)
+
+
+def committed(text: str) -> str:
+    """The part of a choice answer before its first negation or contrast cue; empty when the
+    answer opens with one (``not A`` commits to nothing)."""
+    m = _CONTRAST_RE.search(text)
+    return text[:m.start()] if m else text
+
+
+def option_key(text: str) -> tuple[str, str] | None:
+    """(letter, option text) of ``C Cecile`` / ``(C) Cecile`` / ``C. Cecile``; None otherwise."""
+    if _OPTION_START_RE.match(text) is None:
+        return None  # every key's type is inferred through here: skip clean_latex for the rest
+    m = _OPTION_RE.match(clean_latex(text).replace("*", ""))
+    if m is None:
+        return None
+    return next(g for g in m.groups()[:3] if g), m.group(4)
 
 
 def letters_of(text: str, n_choices: int | None = None) -> frozenset[str]:
@@ -38,6 +90,8 @@ def letters_of(text: str, n_choices: int | None = None) -> frozenset[str]:
     text = clean_latex(text).replace("*", "")
     m = _RUN_RE.match(text)
     found = set(m.group(1)) if m else set()
+    if not found and _LIST_RE.match(text):
+        found = set(re.findall(r"(?<![A-Za-z])[A-J](?![A-Za-z])", text))
     if not found:
         m = _LOWER_RE.match(text)
         found = {m.group(1).upper()} if m else set(_LETTER_RE.findall(text))
@@ -60,6 +114,8 @@ def _option_letter(text: str, choices: list[str]) -> str | None:
 
 
 def _letters(text: str, choices: list[str] | None) -> frozenset[str]:
+    if not text.strip():
+        return frozenset()
     letters = letters_of(text, len(choices) if choices else None)
     if not letters and choices:
         letter = _option_letter(text, choices)
@@ -72,7 +128,7 @@ class ChoiceType(AnswerType):
 
     def extract(self, req: VerifyRequest) -> str | None:
         found = extract(req.response, req.marker, fallback=False)  # Ambiguous propagates
-        if found is not None or not req.fallback:
+        if found is not None or not req.fallback or req.marker:
             return found
         tail = req.response[-2000:]
         last = None
@@ -84,12 +140,26 @@ class ChoiceType(AnswerType):
         return parens[-1] if parens and not is_bare(req.response) else None
 
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
-        key = _letters(req.answer, req.choices)
+        option = None if is_choice_key(req.answer) else option_key(req.answer)
+        key = frozenset(option[0]) if option else _letters(req.answer, req.choices)
         if not key:
             return Verdict(False, extracted, R.BAD_KEY)
-        got = _letters(extracted, req.choices)
+        answer = committed(extracted)
+        if option is not None:
+            text = normalize_text(option[1])
+            if option_key(extracted) is None and normalize_text(extracted) == text:  # "Not enough data"
+                return Verdict(True, extracted, R.EQUAL)
+            given = option_key(answer)
+            if given is not None:  # letter and text together: both must be the key's
+                ok = given[0] == option[0] and normalize_text(given[1]) == text
+                return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
+            if normalize_text(answer) == text:
+                return Verdict(True, extracted, R.EQUAL)
+        got = _letters(answer, req.choices)
         if not got:
             return Verdict(False, extracted, R.UNPARSABLE)
+        if len(got) > 1 and len(key) == 1:
+            return Verdict(False, extracted, R.AMBIGUOUS)
         ok = got == key
         return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
 

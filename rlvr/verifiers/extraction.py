@@ -5,12 +5,17 @@ Each marker style a prompt template can declare is a function in :data:`MARKERS`
 * ``boxed``: the last ``\\boxed{}`` / ``\\fbox{}`` (braces matched, so nested ``\\frac{}{}`` survive);
 * ``answer_tag``: the last ``<answer>...</answer>`` (a ``\\boxed{}`` inside it wins);
 * ``gsm8k``: the rest of the line after the last ``####``;
-* ``answer_colon``: the rest of the line after the last ``Answer:`` (``**Final Answer:**`` too);
-* ``final_answer``: what follows the last "The final answer is" / "the answer is".
+* ``answer_colon``: the rest of the line after the last ``Answer:`` (``**Final Answer:**``,
+  ``答案：``, ``Ответ:`` ... too);
+* ``final_answer``: what follows the last "The final answer is" / "the answer is" (``答案是``,
+  ``La réponse est``, ``Die Antwort ist``, ``答えは`` ...).
 
-With no declared marker they are tried in :data:`DEFAULT_ORDER`, most explicit first. A short
-response with no marker is taken whole (the caller passed a bare answer); otherwise the last
-number is used unless the fallback is switched off.
+The phrases of both, in seven languages, are :data:`ANSWER_PHRASES`. A declared marker is strict:
+nothing under it is no answer. With no declared marker they are tried in :data:`DEFAULT_ORDER`,
+most explicit first; a short response with no marker is taken whole (the caller passed a bare
+answer); otherwise the last number is used unless the fallback is switched off or the response
+says it has none (:data:`NO_ANSWER_CUES`). An answer followed by a retraction
+(:data:`RETRACTION_CUES`) is taken back. docs/verifier_policy.md states the whole policy.
 
 Only the final answer counts. When the last two boxes are in the same closing stretch of text
 and differ, the response is hedging between answers and :class:`Ambiguous` is raised; a box
@@ -35,6 +40,19 @@ MARKERS: Registry[Marker] = Registry("answer marker")
 DEFAULT_ORDER = ("answer_tag", "boxed", "gsm8k", "final_answer", "answer_colon")
 BARE_MAX_CHARS = 200  # a response this short, on one or two lines, may be a bare answer
 HEDGE_WINDOW = 300  # two different boxes closer than this at the end are hedging
+CJK_WORD_CHARS = 3  # a longer run of CJK characters is a phrase, not a unit or a word like 不是
+CUE_TAIL_CHARS = 5000  # retraction and no-answer cues are looked for in this closing stretch
+
+
+def _stated_at(find: Callable[[str], int]) -> Callable[[Marker], Marker]:
+    """Attach to a marker where in a response its final answer is stated (-1: nowhere), so that
+    a retraction cue after that point takes the answer back."""
+
+    def attach(marker: Marker) -> Marker:
+        marker.stated_at = find  # type: ignore[attr-defined]
+        return marker
+
+    return attach
 
 
 class Ambiguous(ValueError):
@@ -121,6 +139,7 @@ def _final_boxes(text: str) -> list[str]:
 
 
 @MARKERS.register("boxed")
+@_stated_at(lambda text: max(text.rfind("\\boxed"), text.rfind("\\fbox")))
 def boxed(text: str) -> str | None:
     final = _final_boxes(text)
     if not final:
@@ -132,6 +151,7 @@ def boxed(text: str) -> str | None:
 
 
 @MARKERS.register("answer_tag")
+@_stated_at(lambda text: text.rfind("<answer>"))
 def answer_tag(text: str) -> str | None:
     start = text.rfind("<answer>")
     if start < 0:
@@ -145,7 +165,7 @@ def answer_tag(text: str) -> str | None:
 
 def _line_after(text: str, pos: int) -> str:
     rest = text[pos:pos + MAX_ANSWER_CHARS]
-    rest = rest.lstrip(" \t*:")
+    rest = rest.lstrip(" \t*:：")
     if rest.startswith("\n"):  # "Answer:\n\n42"
         rest = rest.lstrip()
     return rest.split("\n", 1)[0]
@@ -216,18 +236,68 @@ def _tidy(answer: str) -> str:
     if answer.startswith("$") and answer.count("$") >= 2:
         close = answer.find("$", 1) if not answer.startswith("$$") else answer.find("$$", 2)
         return answer[:close + 1].strip("$ ")
-    answer = re.split(r"\.\s+(?=[A-Z<])|\.\s*$|\s+I hope it is correct|<\|", answer, maxsplit=1)[0]
-    return distill(answer.strip().strip("*").strip())
+    answer = re.split(r"\.\s+(?=[A-Z<])|\.\s*$|\s+I hope it is correct|<\||[。！？；]", answer, maxsplit=1)[0]
+    return distill(cjk_value(answer.strip().strip("*").strip()))
+
+
+# CJK text: ideographs and kana. A run of them is prose (or a unit glued on a number: 4000千克).
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
+# What a Japanese or Chinese sentence puts after its answer: a copula or a final particle.
+_CJK_COPULA_RE = re.compile(r"(?:です|である|だ|となります|になります|となる|了|吧|啊)\s*$")
+_CJK_GLUED_RE = re.compile(f"(?<=[0-9}}])(?=[{_CJK}])")
+
+
+def cjk_value(answer: str) -> str:
+    """An answer written inside CJK text: the copula dropped (``42です`` gives ``42``) and a unit
+    glued on the number set apart (``4000千克`` gives ``4000 千克``), so the number parses and the
+    unit is a word after it, which the numeric type drops and the quantity type reads with its
+    unit table. Text without CJK characters is returned unchanged."""
+    if _CJK_RUN_RE.search(answer) is None:
+        return answer
+    answer = _CJK_COPULA_RE.sub("", answer.strip())
+    return _CJK_GLUED_RE.sub(" ", answer)
 
 
 @MARKERS.register("gsm8k")
+@_stated_at(lambda text: text.rfind("####"))
 def gsm8k(text: str) -> str | None:
     pos = text.rfind("####")
     return _tidy(_line_after(text, pos + 4)) if pos >= 0 else None
 
 
-_COLON_RE = re.compile(r"answer\s*\**\s*:", re.IGNORECASE)
-_FINAL_RE = re.compile(r"(?:final answer|the answer|my answer|answer)\s+is\s*:?", re.IGNORECASE)
+# The phrases that introduce a final answer, by marker and language: the one list the markers,
+# the default order and the documentation are built from. A prompt template declaring
+# ``answer_colon`` accepts its localised forms too, since models answer in the question's language.
+# Each phrase is a lowercase regex that starts with a literal, so that the regex engine finds it
+# with a fast literal scan ("answer is" also covers "the final answer is").
+ANSWER_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "final_answer": {
+        "en": (r"answer\s+is\s*:?",),
+        "zh": (r"答案\s*(?:应该|应)?\s*(?:是|为|為)\s*[:：]?", r"故选\s*[:：]?", r"应选\s*[:：]?", r"所以选\s*[:：]?",
+               r"因此选\s*[:：]?"),
+        "fr": (r"r[ée]ponse(?:\s+finale)?\s+est\s*:?",),
+        "es": (r"respuesta(?:\s+final|\s+correcta)?\s+es\s*:?",),
+        "de": (r"antwort\s+(?:ist|lautet)\s*:?",),
+        "ru": (r"ответ\s+(?:будет|равен|—|-)\s*:?",),
+        "ja": (r"答えは\s*[:：]?", r"正解は\s*[:：]?"),
+    },
+    "answer_colon": {
+        "en": (r"answer\s*\**\s*:",),
+        "zh": (r"答案\s*[:：]", r"答\s*[:：]"),
+        "fr": (r"r[ée]ponse(?:\s+finale)?\s*\**\s*:",),
+        "es": (r"respuesta(?:\s+final)?\s*\**\s*:",),
+        "de": (r"antwort\s*\**\s*:", r"ergebnis\s*\**\s*:"),
+        "ru": (r"ответ\s*\**\s*:",),
+        "ja": (r"答え\s*[:：]", r"解答\s*[:：]"),
+    },
+}
+# Compiled twice: case-sensitive for the lowercased text (fast), and ignoring case for the rare
+# text whose lowercase form has another length (positions would shift).
+_PHRASE_RES = {
+    marker: tuple((re.compile(p), re.compile(p, re.IGNORECASE)) for forms in langs.values() for p in forms)
+    for marker, langs in ANSWER_PHRASES.items()
+}
 
 
 def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -238,23 +308,46 @@ def _last_match(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return last
 
 
+def _last_phrase(marker: str, text: str) -> re.Match[str] | None:
+    """The last phrase of ``marker``'s kind in ``text`` (any language), or None."""
+    lowered = text.lower()
+    same = len(lowered) == len(text)
+    best = None
+    for fast, folded in _PHRASE_RES[marker]:
+        m = _last_match(fast, lowered) if same else _last_match(folded, text)
+        if m is not None and (best is None or m.start() > best.start()):
+            best = m
+    return best
+
+
 @MARKERS.register("answer_colon")
+@_stated_at(lambda text: _phrase_start("answer_colon", text))
 def answer_colon(text: str) -> str | None:
-    m = _last_match(_COLON_RE, text)
+    m = _last_phrase("answer_colon", text)
     return _tidy(_line_after(text, m.end())) if m else None
 
 
 @MARKERS.register("final_answer")
+@_stated_at(lambda text: _phrase_start("final_answer", text))
 def final_answer(text: str) -> str | None:
-    m = _last_match(_FINAL_RE, text)
+    m = _last_phrase("final_answer", text)
     return _tidy(_line_after(text, m.end())) if m else None
 
 
-# A number as prose writes it: 1,234.5, 0.4, 3/4, 2.9e-11, 2.9 \times 10^{-11}.
+# A number as prose writes it: 1,234.5, 0.4, 3/4, 2.9e-11, 2.9 \times 10^{-11}, 3.0 x 10^8. Digits
+# in an exponent or a subscript (the 2 of m/s^2, of 2^{10}, of x_2) or glued to a Latin word (H2O)
+# are not numbers the response answers with.
 _NUMBER_RE = re.compile(
+    r"(?<![\^_A-Za-z\d.])(?<!\^\{)(?<!_\{)(?<!\^-)(?<!\^\{-)"
     r"-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
-    r"(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+|/\d+)?"
+    r"(?:\s*(?:\\times|\\cdot|\u00d7|x|\*)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+|/\d+)?"
 )
+# Words joining two answers, in the languages of ANSWER_PHRASES: "12 or 17" is a hedge between
+# them, "A and B" a multi-select answer (the choice type reads both).
+OR_WORDS = ("or", "ou", "o", "oder", "или", "或者", "或", "还是", "または", "か")
+AND_WORDS = ("and", "et", "y", "und", "и", "和", "と")
+_OR_RE = re.compile(r"\s*,?\s*(?:" + "|".join(OR_WORDS) + r")\s*", re.IGNORECASE)
+_TIMES_TEN_RE = re.compile(r"(?<=\d)\s*(?:x|\*)\s*(?=10\s*\^)")
 _THOUSANDS_ONLY_RE = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
@@ -287,7 +380,10 @@ def is_bare(text: str) -> bool:
     stripped = text.strip()
     if not 0 < len(stripped) <= BARE_MAX_CHARS or stripped.count("\n") > 1:
         return False
-    words = prose_words(stripped)
+    cjk_runs = _CJK_RUN_RE.findall(stripped)
+    if any(len(run) > CJK_WORD_CHARS for run in cjk_runs) and any(c.isdigit() for c in stripped):
+        return False  # a CJK sentence about a number ("所以总质量为4000千克"), not an answer with its unit
+    words = prose_words(stripped) + [run for run in cjk_runs if len(run) <= CJK_WORD_CHARS]
     spans = math_spans(stripped)
     if spans and words and not (len(spans) == 1 and spans[0][0] == 0 and spans[0][1] == len(stripped)):
         return False
@@ -300,35 +396,170 @@ def _default_order(text: str) -> tuple[str, ...]:
     last_box = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
     if last_box < 0:
         return DEFAULT_ORDER
-    for name, pattern in (("final_answer", _FINAL_RE), ("answer_colon", _COLON_RE)):
-        m = _last_match(pattern, text)
+    for name in ANSWER_PHRASES:
+        m = _last_phrase(name, text)
         if m is not None and m.start() > last_box and "\\boxed" not in text[m.start():]:
             return (name, *[n for n in DEFAULT_ORDER if n != name])
     return DEFAULT_ORDER
 
 
+# A response taking back what it said: an answer before the last of these does not count, and
+# what follows it (if anything) is the final answer. Self-corrections only: "wrong" alone would
+# also match "options A and B are wrong", which commits to an answer rather than retracting one.
+# Cues are lowercase literals, found with str.rfind: a regex alternation of forty phrases costs a
+# millisecond per response, ten times the rest of extraction.
+RETRACTION_CUES: dict[str, tuple[str, ...]] = {
+    "en": ("wait", "actually", "on second thought", "scratch that", "correction:", "oops", "i made a mistake",
+           "i made an error", "my mistake", "i was wrong", "that's wrong", "that is wrong", "that's incorrect",
+           "that is incorrect", "that's not right", "that is not right", "this is wrong", "this is incorrect",
+           "let me recheck", "let me re-check", "let me reconsider", "let me redo", "let me recompute",
+           "let me recalculate"),
+    "zh": ("等等", "等一下", "不对", "错了", "其实", "更正", "我算错了"),
+    "fr": ("attendez", "en fait", "c'est faux", "je me suis trompé"),
+    "es": ("espera", "en realidad", "eso está mal", "eso es incorrecto", "me equivoqué"),
+    "de": ("warte", "eigentlich", "das ist falsch", "ich habe mich geirrt"),
+    "ru": ("подождите", "подожди", "на самом деле", "это неверно", "я ошибся"),
+    "ja": ("待って", "いや、", "実は", "間違えました", "間違いです"),
+}
+# A response declaring that it has no answer: no number in it is one.
+NO_ANSWER_CUES: dict[str, tuple[str, ...]] = {
+    "en": ("i don't know", "i do not know", "i'm not sure", "i am not sure", "cannot be determined",
+           "can't be determined", "cannot determine", "can't determine", "unable to determine", "unable to solve",
+           "unable to answer", "cannot answer", "no answer", "not enough information"),
+    "zh": ("不知道", "无法确定", "无法回答", "不确定"),
+    "fr": ("je ne sais pas", "impossible de déterminer", "impossible de répondre"),
+    "es": ("no lo sé", "no sé", "no se puede determinar"),
+    "de": ("weiß nicht", "weiß es nicht", "nicht bestimmbar"),
+    "ru": ("не знаю", "невозможно определить"),
+    "ja": ("わかりません", "分かりません", "不明です"),
+}
+_RETRACTIONS = tuple(c for forms in RETRACTION_CUES.values() for c in forms)
+_NO_ANSWERS = tuple(c for forms in NO_ANSWER_CUES.values() for c in forms)
+_CUE_FINDS_MAX = 64  # occurrences inside longer words ("waiter") skipped per cue before giving up
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is not part of a longer word ("wait" in "await"): an edge that
+    is a Latin or Cyrillic letter must not touch another letter or digit. CJK writes no spaces,
+    so its edges need nothing."""
+    for edge, outside in ((text[start], start - 1), (text[end - 1], end)):
+        if edge.isalnum() and not _is_cjk(edge) and 0 <= outside < len(text) and text[outside].isalnum():
+            return False
+    return True
+
+
+def _last_cue(text: str, cues: tuple[str, ...]) -> tuple[int, int] | None:
+    """(start, end) of the last whole-word occurrence of any cue in the closing stretch of
+    ``text`` (case and apostrophe style ignored), or None."""
+    offset = max(0, len(text) - CUE_TAIL_CHARS)
+    tail = text[offset:].replace("\u2019", "'")
+    lowered = tail.lower()
+    tail = lowered if len(lowered) == len(tail) else tail  # lower() may lengthen rare letters (İ)
+    best: tuple[int, int] | None = None
+    for cue in [c for c in cues if c in tail]:  # one C-speed pass; most responses have no cue
+        end = len(tail)
+        for _ in range(_CUE_FINDS_MAX):
+            i = tail.rfind(cue, best[0] + 1 if best else 0, end)
+            if i < 0:
+                break
+            j = i + len(cue)
+            if _whole_word(tail, i, j):
+                best = (i, j)
+                break
+            end = j - 1
+    return (offset + best[0], offset + best[1]) if best else None
+
+
+def _is_cjk(char: str) -> bool:
+    return _CJK_RUN_RE.match(char) is not None
+
+
+def _phrase_start(marker: str, text: str) -> int:
+    m = _last_phrase(marker, text)
+    return m.start() if m else -1
+
+
+def _statement_start(text: str, name: str) -> int:
+    """Where marker ``name`` states its answer; a plug-in marker that does not say is taken to
+    state it nowhere, so any retraction cue counts against it (precision first)."""
+    return getattr(MARKERS.get(name), "stated_at", lambda _text: -1)(text)
+
+
 def extract(text: str, marker: str | None = None, fallback: bool = True) -> str | None:
     """The final answer of ``text`` (None when there is none); may raise :class:`Ambiguous`.
 
-    With no marker found: a bare answer is taken whole; otherwise the last inline-math span
-    (``... so $x \\ge 5$ is the solution.``), then the last number, unless ``fallback`` is off.
-    Every step scans a bounded tail, so a long marker-less essay fails fast."""
+    With a declared ``marker`` extraction is strict: the answer under that marker or None. With
+    none, the markers are tried in :func:`_default_order`; with none found, a bare answer is taken
+    whole, else the last inline-math span (``... so $x \\ge 5$ is the solution.``) or the last
+    number, unless ``fallback`` is off or the response says it has no answer ("I don't know").
+
+    An answer stated before a retraction cue (:data:`RETRACTION_CUES`) is taken back: what
+    follows the cue is extracted by the same rules, and if it states nothing there is no answer.
+    Every step scans a bounded tail, so a long marker-less essay fails fast.
+
+    ``3.0 x 10^8`` is written back as ``3.0 \\times 10^8``: the letter x is a variable to the
+    parser, and the answer's exponent must not become the answer."""
+    found = _extract(_after_retraction(text, marker), marker, fallback)
+    return _TIMES_TEN_RE.sub(r" \\times ", found) if found is not None else None
+
+
+def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
+    tail_start = max(0, len(text) - CUE_TAIL_CHARS)
     order = (marker,) if marker else _default_order(text)
     for name in order:
         found = MARKERS.get(name)(text)
         if found is not None and found.strip():
             return found.strip()
-    if marker is None and is_bare(text):
-        return text.strip()
-    if not fallback:
+    if marker is not None:
+        return None
+    no_answer = _last_cue(text, _NO_ANSWERS) is not None
+    if no_answer and any(c.isdigit() for c in text[tail_start:]):
+        return None  # "I don't know. The numbers were 12, 5 and 17": its numbers are not answers
+    if is_bare(text):
+        return text.strip()  # a text answer may itself be "not enough information"
+    if not fallback or no_answer:
         return None
     spans = math_spans(text)
-    found = None
-    for found in _NUMBER_RE.finditer(text, max(0, len(text) - 5000)):  # noqa: B007 - the last one
-        pass
+    found = previous = None
+    for number in _NUMBER_RE.finditer(text, tail_start):  # the last one, and the one before it
+        previous, found = found, number
     if spans and (found is None or found.start() < spans[-1][1]):
         return spans[-1][2]  # the last thing said is a formula, not a bare number after it
-    return _number_text(found.group(0)) if found else None
+    if found is None:
+        return None
+    if previous is not None and _OR_RE.fullmatch(text, previous.end(), found.start()):
+        return None  # "it could be 12 or 17": two answers, neither of them final
+    return _number_text(found.group(0))
+
+
+def _after_retraction(text: str, marker: str | None) -> str:
+    """``text`` after its last retraction cue when an answer was stated before the cue (it is
+    taken back; one stated after the cue is the final one), else ``text``: "Wait, let me
+    think... the answer is 5" retracts nothing. A response with no answer statement answers at
+    its end, so any cue in it counts. The cue is the last one, so one cut suffices."""
+    cue = _last_cue(text, _RETRACTIONS)
+    if cue is None:
+        return text
+    cue_at, cue_end = cue
+    if cue_at <= _answer_start(text, marker) and _answer_start(text[:cue_at], marker) < 0:
+        return text
+    rest = text[cue_end:]
+    return rest[_CORRECTION_LEAD_RE.match(rest).end():]  # type: ignore[union-attr] - always matches
+
+
+# What opens a correction after its cue ("Wait, no, it is 6."): the answer is what comes next.
+_CORRECTION_LEAD_RE = re.compile(
+    r"[\s,.:;!?，。：；！—-]*(?:(?:no|nope|non|nein|нет|不是|不对|いや)(?![\w])[\s,.:;!?，。：；！—-]*)?"
+    r"(?:(?:it|that|this|the answer)(?:'s|\s+is|\s+was|\s+should be|\s+must be)\s+)?",
+    re.IGNORECASE,
+)
+
+
+def _answer_start(text: str, marker: str | None) -> int:
+    """Where the last answer statement of ``text`` begins (-1 when it has none): the latest
+    statement of any marker (or of the declared one); a marker-less response answers at its end,
+    so any retraction cue in it counts."""
+    return max(_statement_start(text, name) for name in ((marker,) if marker else DEFAULT_ORDER))
 
 
 def key_answer(answer: str) -> str:

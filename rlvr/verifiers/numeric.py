@@ -10,10 +10,15 @@ Tolerance policy (when the request gives none):
   ``88.3``). Keys with a single significant figure (``0.5``) stay exact, because in math sets they
   are exact values.
 * Quantities (``relative=QUANTITY_REL_TOL``) accept 1% relative error, the usual physics grading.
+* An integer key admits integers only: a rational response must equal it (``2.0`` and
+  ``\\frac{6}{3}`` pass, ``2.0000019`` and ``1234567.5`` do not, however small the relative gap),
+  and a value computed in floats (``\\sqrt{4000001}``) may differ from it by float noise only.
 * Explicit ``rel_tol``/``abs_tol`` replace all of the above.
 
-Percent: ``50\\%`` is 0.5 as a value, but when only one side carries the sign the bare numbers
-are compared too, since "what percent..." keys are stored both as ``50`` and as ``50\\%``.
+Percent: ``50\\%`` is 0.5 as a value. When only one side carries the sign the bare numbers are
+compared too, since "what percent..." keys are stored both as ``50`` and as ``50\\%``, but only
+when that number exceeds 1 in magnitude: a number of at most 1 may itself be the fraction (``0.5``
+for 50%), so ``0.5\\%`` against ``0.5`` is wrong, as is ``1\\%`` against ``1``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from rlvr.verifiers.parser import Node, ParseError, iter_nodes, parse
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
 EXACT_REL_TOL = 1e-6
+FLOAT_NOISE_REL_TOL = 1e-9  # what a float computation of an integer may be off by
 QUANTITY_REL_TOL = 1e-2
 
 _MANTISSA_RE = re.compile(r"^\s*[-+]?(\d*\.?\d+)\s*(?:(?:\\times|\\cdot|\*|x|×)\s*10\s*\^|[eE][-+]?\d)")
@@ -47,8 +53,10 @@ class Tolerance:
     def match(self, value: Value, key: Value, value_figures: int = 0) -> bool:
         """``value_figures``: significant figures the response was written with; a response of
         three or more figures that is the key correctly rounded (6.02e23 for 6.022e23) matches."""
-        if self.exact_integers and _both_integers(value, key):
-            return value == key  # 2^{100}+1 is not 2^{100}, however small the relative gap
+        if self.exact_integers and _is_integer(key):
+            if isinstance(value, Fraction):
+                return value == key  # 2^{100}+1 is not 2^{100}, nor 2.0000019 two
+            return close(value, key, FLOAT_NOISE_REL_TOL)
         if close(value, key, self.rel, self.abs):
             return True
         v, k = as_complex(value), as_complex(key)
@@ -62,8 +70,8 @@ class Tolerance:
         return _round_sig(v.real, self.sig_figs) == _round_sig(k.real, self.sig_figs)
 
 
-def _both_integers(a: Value, b: Value) -> bool:
-    return isinstance(a, Fraction) and isinstance(b, Fraction) and a.denominator == b.denominator == 1
+def _is_integer(a: Value) -> bool:
+    return isinstance(a, Fraction) and a.denominator == 1
 
 
 def _round_sig(x: float, n: int) -> str:
@@ -123,14 +131,18 @@ def equation_value(node: Node) -> Node:
 
     ``x = 2``, ``x = 4/2 = 2``, ``(p, q) = (3, 2)``, ``|AB| = 1`` and ``5 \\times 6 \\times 4 = 120``
     answer with their last side: the left is a name (symbols only, no numbers) or the last side
-    is a plain value. ``\\approx`` ends the exact part: ``x = 1/3 \\approx 0.33`` answers 1/3.
+    is a plain value. ``\\approx`` ends the exact part: ``x = 1/3 \\approx 0.33`` and
+    ``\\frac{\\sqrt3}{3} \\approx 0.577`` answer with the exact value; only after a bare name
+    (``x \\approx 0.33``) is the approximation all there is.
     """
     if node[0] != "rel" or not set(node[1]) <= {"=", "~"}:
         return node
     ops, operands = node[1], node[2]
     exact = operands[:ops.index("~") + 1] if "~" in ops else operands
     if len(exact) < 2:
-        exact = operands  # "x \\approx 0.33": the approximation is all there is
+        if not is_name(operands[0]):
+            return operands[0]
+        exact = operands
     computed = not any(n[0] == "sym" for n in iter_nodes(exact[0]))  # 5 \\times 6 = 30
     if is_name(exact[0]) or computed and not any(n[0] == "sym" for n in iter_nodes(exact[-1])):
         return exact[-1]
@@ -159,8 +171,8 @@ def split_trailing_words(text: str) -> tuple[str, str] | None:
     when that text ends like a value (digit, ``}``, ``)`` or ``.``). A right-to-left scan, linear
     in the length; the regex it replaces backtracked exponentially on long prose keys."""
     i = len(text)
-    while i > 0 and text[i - 1] in _WORD_TAIL_CHARS:
-        i -= 1
+    while i > 0 and (text[i - 1] in _WORD_TAIL_CHARS or not text[i - 1].isascii() and text[i - 1].isalpha()):
+        i -= 1  # a unit word in any script: 18 dollars, 42 кг, 4000 千克
     head, tail = text[:i].rstrip(), text[i:].strip(" \t\n.;,")
     while head.endswith(".") and not head[:-1].rstrip()[-1:].isdigit():
         head = head[:-1].rstrip()
@@ -186,7 +198,10 @@ def compare_numbers(resp: Node, key: Node, tol: Tolerance, resp_figures: int = 0
     if tol.match(evaluate(resp), evaluate(key), resp_figures):
         return True
     if has_percent(resp) != has_percent(key):
-        return tol.match(evaluate(strip_percent(resp)), evaluate(strip_percent(key)))
+        bare_key = evaluate(strip_percent(key))
+        if abs(as_complex(bare_key)) <= 1:
+            return False  # 0.5 may be the fraction itself: 0.5% is not 0.5
+        return tol.match(evaluate(strip_percent(resp)), bare_key)
     return False
 
 

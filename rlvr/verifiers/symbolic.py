@@ -308,6 +308,8 @@ def _exact_part(node: Node) -> Node:
         k = node[1].index("~")
         if k >= 1:
             return ("rel", node[1][:k], node[2][:k + 1])
+        if not is_name(node[2][0]):
+            return node[2][0]  # "\\frac{\\sqrt3}{3} \\approx 0.577": the exact value is the answer
         return ("rel", ("=",) * len(node[1]), node[2])  # "x \\approx 0.33" is all there is
     return node
 
