@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,24 @@ _ALIASES = {
     "l": "liter", "G": "gauss_si", "AU": "astronomical_unit", "Å": "angstrom", "°": "degree",
     "°C": "degC", "°F": "degF", "℃": "degC", "deg": "degree", "Ω": "ohm", "μ": "micro", "µ": "micro",
     "amu": "dalton", "cc": "cubic_centimeter", "percent": "percent",
+    # pint reads "dpt" as deci-pint and "D" as debye; in physics answers both are dioptres
+    "dpt": "dioptre", "D": "dioptre", "lb": "pound", "lbs": "pound",
 }
+# Chinese unit names (answers write them glued to the number: 4000千克). 每 ("per") and the
+# 平方/立方 ("square"/"cubic") prefixes are rewritten in _unit_prepare.
+_CJK_UNITS = {
+    "千克": "kilogram", "公斤": "kilogram", "克": "gram", "毫克": "milligram", "吨": "metric_ton",
+    "米": "meter", "千米": "kilometer", "公里": "kilometer", "厘米": "centimeter", "毫米": "millimeter",
+    "微米": "micrometer", "纳米": "nanometer", "秒": "second", "毫秒": "millisecond", "分钟": "minute",
+    "小时": "hour", "时": "hour", "天": "day", "牛": "newton", "牛顿": "newton", "千牛": "kilonewton",
+    "焦": "joule", "焦耳": "joule", "千焦": "kilojoule", "瓦": "watt", "瓦特": "watt", "千瓦": "kilowatt",
+    "帕": "pascal", "帕斯卡": "pascal", "千帕": "kilopascal", "伏": "volt", "伏特": "volt",
+    "安": "ampere", "安培": "ampere", "毫安": "milliampere", "欧": "ohm", "欧姆": "ohm",
+    "库": "coulomb", "库仑": "coulomb", "赫": "hertz", "赫兹": "hertz", "特斯拉": "tesla",
+    "开": "kelvin", "开尔文": "kelvin", "摄氏度": "degC", "度": "degree", "弧度": "radian",
+    "升": "liter", "毫升": "milliliter", "摩尔": "mole", "电子伏特": "electron_volt", "千瓦时": "kilowatt_hour",
+}
+_CJK = "\u3400-\u9fff"
 # Things counted are numbers, not dimensions: "2.00 \\times 10^{10} electrons" is 2.00e10.
 _COUNT_WORDS = {
     "electron", "atom", "photon", "molecule", "particle", "nucleus", "nuclei", "ion", "proton", "neutron",
@@ -51,9 +69,14 @@ _COUNT_WORDS = {
 # Words that are prose, not units, although pint would accept some of them (e = elementary charge).
 _NOT_UNITS = {"e", "i", "a", "at", "are", "is", "or", "and", "of", "to", "for", "by", "the", "as", "it", "x"}
 # Single letters are variables (2B, 3k) unless they are the usual SI symbols.
-_SINGLE_LETTER_UNITS = set("msgKANJWVCFTHSLlhcGMΩ°Å℃")
-_IDENT_RE = re.compile(r"^[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103]+$")
-_UNIT_TOKEN_RE = re.compile(r"\s*(?:(?P<id>°[CF]?|[A-Za-z\u00b5\u03bc\u03a9\u00c5\u2103]+)|(?P<num>\d+(?:\.\d+)?)|(?P<ch>[-+*/^()]))")
+_SINGLE_LETTER_UNITS = set("msgKANJWVCFTHSLlhcGMΩ°Å℃Dt")
+# Letters that are units only when written apart from their number: "4 t" is four tonnes, while
+# "4t" is a math key in t (and "2D" a dimension count).
+_SPACED_ONLY_UNITS = {"t", "D"}
+_IDENT_RE = re.compile(rf"^(?:[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103]+|[{_CJK}]+)$")
+_UNIT_TOKEN_RE = re.compile(
+    rf"\s*(?:(?P<id>°[CF]?|[A-Za-z\u00b5\u03bc\u03a9\u00c5\u2103]+|[{_CJK}]+)|(?P<num>\d+(?:\.\d+)?)|(?P<ch>[-+*/^()]))"
+)
 _LATEX_UNITS = (
     (re.compile(r"\\(?:mu|upmu|textmu|micro)(?![a-zA-Z])"), "µ"), (re.compile(r"\\Omega(?![a-zA-Z])"), "Ω"),
     (re.compile(r"\\AA(?![a-zA-Z])|\\mathring\s*\{?\s*A\s*\}?"), "Å"), (re.compile(r"\\(?:cdot|times)(?![a-zA-Z])"), "*"),
@@ -71,11 +94,14 @@ def ureg() -> Any:
 
     reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     reg.define("gauss_si = 1e-4 * tesla")
+    reg.define("dioptre = 1 / meter = _ = diopter")
     return reg
 
 
 @functools.lru_cache(maxsize=4096)
 def _unit(name: str) -> Any:
+    if name in _CJK_UNITS:
+        return ureg().Unit(_CJK_UNITS[name])
     if name in _NOT_UNITS or not _IDENT_RE.match(name) or len(name) == 1 and name not in _SINGLE_LETTER_UNITS:
         raise UnitError(name)
     name = _ALIASES.get(name, name)
@@ -105,7 +131,15 @@ def _unit_prepare(text: str) -> str:
     text = re.sub(r"\{\s*([µμ])\s*\}", r"\1", text)
     text = re.sub(r"([µμ])\s*\{\s*([A-Za-z]+)\s*\}", r"\1\2", text)
     text = re.sub(r"([µμ])\s+(?=[A-Za-z])", r"\1", text)
+    for _ in range(3):  # \frac{kg}{s} is kg/s; innermost first, so \frac{\frac{J}{kg}}{K} takes two passes
+        text = _UNIT_FRAC_RE.sub(r"((\1)/(\2))", text)
+    text = _CJK_POWER_RE.sub(lambda m: f"{m.group(2)}^{_CJK_POWERS[m.group(1)]}", text).replace("每", "/")
     return text.replace("{", "(").replace("}", ")").replace("·", "*")
+
+
+_UNIT_FRAC_RE = re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_CJK_POWERS = {"平方": 2, "立方": 3}
+_CJK_POWER_RE = re.compile(rf"(平方|立方)([{_CJK}]+?)(?=每|$|[^{_CJK}])")
 
 
 class _UnitParser:
@@ -204,7 +238,8 @@ def _has_offset(units: Any) -> bool:
 
 
 _SPLIT_START_RE = re.compile(
-    r"(?<=[\d}).\s])\s*(?=[\s{]*(?:[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103\u2032(]|\\(?:mu|upmu|textmu|micro|Omega|AA|prime)(?![a-zA-Z])))"
+    r"(?<=[\d}).\s])\s*(?=[\s{]*(?:[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103\u2032(" + _CJK + r"]"
+    r"|\\(?:mu|upmu|textmu|micro|Omega|AA|prime|frac)(?![a-zA-Z])))"
 )
 # Unit vectors and siunitx: (0.829 N) \hat{i} is 0.829 N; \SI{3}{\micro C} is 3 \micro C.
 _HAT_RE = re.compile(r"\\(?:hat|vec|mathbf)\s*(?:\{\s*(?:\\math(?:rm|bf)\s*)?\{?\s*[ijkxyzn]\s*\}?\s*\}|[ijk](?![A-Za-z]))")
@@ -222,16 +257,14 @@ def _number(text: str) -> Value:
     return evaluate(equation_value(parse(text, cleaned=True)))
 
 
-@functools.lru_cache(maxsize=4096)
-def split_quantity(text: str) -> tuple[str, str] | None:
-    """Split ``"2.9 \\times 10^{-11} C"`` into (number text, unit text); None when not a quantity."""
-    if len(text) > MAX_ANSWER_CHARS:
-        return None
+def _number_splits(text: str) -> Iterator[tuple[str, str, bool]]:
+    """(number text, what follows, written apart) for each place where a real number is followed
+    by something that starts like a unit, leftmost first."""
     text = _SI_RE.sub(r"\1 \2", _HAT_RE.sub(" ", text))
     cleaned = clean_latex(text, keep_degrees=True)
     for _ in range(3):
         cleaned = re.sub(r"\\(?:mathrm|text|rm)(?![a-zA-Z])", "", cleaned)
-    cleaned = re.sub(r"(?<=\d)\s*\*\s*(?=[A-Za-z(])", " ", cleaned.strip().rstrip(";,.").strip())  # 12.3*m/s
+    cleaned = re.sub(r"(?<=\d)\s*\*\s*(?=[A-Za-z(])", " ", cleaned.strip().rstrip(";,.。").strip())  # 12.3*m/s
     if cleaned.startswith("(") and cleaned.endswith(")") and cleaned.count("(") == 1:
         cleaned = cleaned[1:-1].strip()  # (0.829 N)
     for m in _SPLIT_START_RE.finditer(cleaned):
@@ -239,13 +272,44 @@ def split_quantity(text: str) -> tuple[str, str] | None:
         if not head or not tail:
             continue
         try:
-            parse_unit(tail)
             value = as_complex(_number(head))
-        except (UnitError, ParseError, EvalError):
+        except (ParseError, EvalError):
             continue
         if value.imag == 0 and math.isfinite(value.real):
-            return head, tail
+            yield head, tail, m.end() > m.start() or cleaned[m.start() - 1].isspace()
+
+
+@functools.lru_cache(maxsize=4096)
+def split_quantity(text: str) -> tuple[str, str] | None:
+    """Split ``"2.9 \\times 10^{-11} C"`` into (number text, unit text); None when not a quantity."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return None
+    for head, tail, apart in _number_splits(text):
+        if tail in _SPACED_ONLY_UNITS and not apart:
+            continue
+        try:
+            parse_unit(tail)
+        except UnitError:
+            continue
+        return head, tail
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def unread_unit(text: str) -> str | None:
+    """What follows the number of ``number + words`` text when no reading of it is a unit
+    (``9.8 foo``, ``12 apples``): a unit the parser cannot read must fail the comparison rather
+    than vanish and leave a bare number. None when ``text`` is a quantity or has no such tail."""
+    if len(text) > MAX_ANSWER_CHARS or split_quantity(text) is not None:
+        return None
+    for _, tail, _ in _number_splits(text):
+        if unit_after(" " + tail) is None and not _PROSE_TAIL_RE.match(tail):
+            return tail
+    return None
+
+
+# Words after a number that continue the sentence rather than name a unit ("36 and rising").
+_PROSE_TAIL_RE = re.compile(r"(?:and|or|so|which|because|since|if|when|then|is|are|was|as|for|the)\b", re.IGNORECASE)
 
 
 def parse_quantity(text: str) -> Quantity:
@@ -280,10 +344,19 @@ def _in_unit(value: float, source: Unit, target: Unit) -> float | None:
     q = reg.Quantity(value * source.scale, source.units)
     if q.dimensionality != reg.Quantity(1, target.units).dimensionality:
         return None
+    if _angle_power(source.units) != _angle_power(target.units):
+        return None  # pint counts radians as dimensionless: 45 rad would otherwise equal 45 (a count)
     return float(q.to(target.units).magnitude) / target.scale
 
 
-_UNIT_END_RE = re.compile(r"(?=[\s,;.]|$)")
+@functools.lru_cache(maxsize=1024)
+def _angle_power(units: Any) -> float:
+    """The power of angle in ``units`` (1 for °, rad/s and rpm; 2 for sr), which pint's
+    dimensionality leaves out because it treats the radian as dimensionless."""
+    return float(ureg().Quantity(1, units).to_base_units().units._units.get("radian", 0))
+
+
+_UNIT_END_RE = re.compile(r"(?=[\s,;.，。；、]|$)")
 _NUMBER_TAIL_RE = re.compile(
     r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+)?"
 )
@@ -296,10 +369,13 @@ def unit_after(text: str) -> str | None:
     gives None. Bounded: at most :data:`MAX_UNIT_CHARS` characters and a dozen parse attempts."""
     head = text[:MAX_UNIT_CHARS].split("\n", 1)[0].lstrip(" $~)}").replace("\\)", " ")
     head = head.split("$", 1)[0]
-    ends = sorted({m.start() for m in _UNIT_END_RE.finditer(head)}, reverse=True)[:12]
-    for end in ends:
+    ends = {m.start() for m in _UNIT_END_RE.finditer(head)}
+    ends.update(i + 1 for i, c in enumerate(head[:8]) if _CJK_CHAR_RE.match(c))  # 4000千克的物体: no spaces
+    for end in sorted(ends, reverse=True)[:12]:
         candidate = head[:end].strip()
         if not candidate or not (candidate[0].isalpha() or candidate[0] in "\\{°µμΩÅ"):
+            continue
+        if candidate in _SPACED_ONLY_UNITS and not text[:1].isspace():
             continue
         try:
             if parse_unit(candidate).units is not None:
@@ -316,8 +392,28 @@ def with_unit(text: str, found: str) -> str:
     pos = text.rfind(found, max(0, len(text) - 20_000))
     if pos < 0:
         return found
-    unit = unit_after(text[pos + len(found):])
+    unit = _unit_or_word(text[pos + len(found):])
     return f"{found} {unit}" if unit else found
+
+
+_CJK_CHAR_RE = re.compile(f"[{_CJK}]")
+# A word written right after a number, where a unit would stand (\mathrm{} and \text{} included).
+_WORD_AFTER_RE = re.compile(
+    rf"^(?:[ \t~]|\\[,;:! ])*(?:\\(?:mathrm|text|rm|mbox|operatorname)\s*\{{\s*)?([A-Za-z\u00b5\u03bc\u03a9]+|[{_CJK}]+)"
+)
+
+
+def _unit_or_word(text: str) -> str | None:
+    """The unit that opens ``text``, else the word standing where a unit would (``foo`` in
+    ``9.8 foo``), so that a unit the parser cannot read reaches the comparison and fails it
+    instead of vanishing; words that continue the sentence (``36 and``) do not count."""
+    unit = unit_after(text)
+    if unit is not None:
+        return unit
+    m = _WORD_AFTER_RE.match(text[:MAX_UNIT_CHARS])
+    if m is None or _PROSE_TAIL_RE.fullmatch(m.group(1)):
+        return None
+    return m.group(1)
 
 
 def last_quantity(text: str) -> str | None:
@@ -328,7 +424,7 @@ def last_quantity(text: str) -> str | None:
         pass
     if found is None:
         return None
-    unit = unit_after(text[found.end():])
+    unit = _unit_or_word(text[found.end():])
     return f"{found.group(0)} {unit}" if unit else found.group(0)
 
 
@@ -383,7 +479,7 @@ class QuantityType(AnswerType):
         except TooLarge:
             return Verdict(False, extracted, R.TOO_LARGE)
         except (ParseError, EvalError, UnitError):
-            return Verdict(False, extracted, R.UNPARSABLE)
+            return Verdict(False, extracted, R.UNKNOWN_UNIT if unread_unit(extracted) else R.UNPARSABLE)
         tol = tolerance_for(key.value_text, req, quantity=True)
         if resp.unit is None or key.unit is None:
             candidates = [key_value]

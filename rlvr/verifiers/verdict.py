@@ -10,6 +10,7 @@ NO_ANSWER = "no-answer"  # no final answer could be found in the response
 AMBIGUOUS = "ambiguous"  # the response ends with several different final answers
 MISMATCH = "mismatch"
 UNIT_MISMATCH = "unit-mismatch"  # quantities of different dimensions (or a unit the key lacks)
+UNKNOWN_UNIT = "unknown-unit"  # a number followed by a word that is no unit (9.8 foo for 9.8 m/s^2)
 UNPARSABLE = "unparsable"  # the extracted answer is not of the key's type
 TOO_LARGE = "too-large"  # a value beyond the evaluator's bounds (9^{9^{9^9}})
 TIMEOUT = "timeout"
