@@ -215,12 +215,15 @@ class _UnitParser:
         raise UnitError(value or kind)
 
 
+_SIGN_OUTSIDE_EXPONENT_RE = re.compile(r"(?<![\^(])[-+]")
+
+
 @functools.lru_cache(maxsize=4096)
 def parse_unit(text: str) -> Unit:
     """Parse a unit string (LaTeX or plain) into a :class:`Unit`; raise :class:`UnitError`."""
     prepared = _unit_prepare(text).strip()
-    if not prepared or len(prepared) > 200:
-        raise UnitError(text)
+    if not prepared or len(prepared) > 200 or _SIGN_OUTSIDE_EXPONENT_RE.search(prepared.replace(" ", "")):
+        raise UnitError(text)  # a sum (17t - 10) is no unit: rejected before any name reaches pint
     parser = _UnitParser(prepared)
     scale, units = parser.product()
     if parser.peek()[0] != "eof":
@@ -357,8 +360,8 @@ def _angle_power(units: Any) -> float:
 
 
 _UNIT_END_RE = re.compile(r"(?=[\s,;.，。；、]|$)")
-_NUMBER_TAIL_RE = re.compile(
-    r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+)?"
+_NUMBER_TAIL_RE = re.compile(  # not an exponent: the 2 of m/s^2 is no answer
+    r"(?<!\^)(?<!\^\{)(?<![\d.])-?(?:\d+(?:\.\d+)?|\.\d+)(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+)?"
 )
 MAX_UNIT_CHARS = 60
 
@@ -392,8 +395,7 @@ def with_unit(text: str, found: str) -> str:
     pos = text.rfind(found, max(0, len(text) - 20_000))
     if pos < 0:
         return found
-    unit = _unit_or_word(text[pos + len(found):])
-    return f"{found} {unit}" if unit else found
+    return found + _unit_or_word(text[pos + len(found):])
 
 
 _CJK_CHAR_RE = re.compile(f"[{_CJK}]")
@@ -403,17 +405,19 @@ _WORD_AFTER_RE = re.compile(
 )
 
 
-def _unit_or_word(text: str) -> str | None:
-    """The unit that opens ``text``, else the word standing where a unit would (``foo`` in
-    ``9.8 foo``), so that a unit the parser cannot read reaches the comparison and fails it
-    instead of vanishing; words that continue the sentence (``36 and``) do not count."""
+def _unit_or_word(text: str) -> str:
+    """What to keep of ``text`` (what follows a number): the unit that opens it (with a space
+    before it), else the word standing where a unit would, as written (`` foo`` in ``9.8 foo``,
+    ``t`` in ``4t``), so that a unit the parser cannot read reaches the comparison and fails it
+    instead of vanishing. Empty when neither follows; words that continue the sentence
+    (``36 and``) do not count."""
     unit = unit_after(text)
     if unit is not None:
-        return unit
+        return f" {unit}"
     m = _WORD_AFTER_RE.match(text[:MAX_UNIT_CHARS])
     if m is None or _PROSE_TAIL_RE.fullmatch(m.group(1)):
-        return None
-    return m.group(1)
+        return ""
+    return m.group(0)
 
 
 def last_quantity(text: str) -> str | None:
@@ -424,8 +428,7 @@ def last_quantity(text: str) -> str | None:
         pass
     if found is None:
         return None
-    unit = _unit_or_word(text[found.end():])
-    return f"{found.group(0)} {unit}" if unit else found.group(0)
+    return found.group(0) + _unit_or_word(text[found.end():])
 
 
 def _has_unit(text: str) -> bool | None:
