@@ -134,16 +134,20 @@ def verify(
     marker: str | None = None,
     timeout: float = 5.0,
     fallback: bool = True,
+    sig_figs: int | None = None,
 ) -> Verdict:
     """Check the final answer of ``response`` against the key ``answer``.
 
     ``answer_type`` is one of the registered types (numeric, symbolic, choice, quantity, text,
     countdown) or None/"auto" to infer it; ``marker`` names the extraction style a prompt
     declared (boxed, answer_tag, gsm8k, answer_colon, final_answer); ``fallback=False`` turns off
-    the last-number fallback. Anything that needs more than the cheap checks runs in a worker
+    the last-number fallback. ``sig_figs=N`` compares the values rounded to N significant figures
+    (after converting a quantity to the key's unit) instead of using a tolerance; a response with
+    fewer digits is read as written (``9.8`` is ``9.80`` at N=3); see :mod:`rlvr.verifiers.numeric`.
+    Anything that needs more than the cheap checks runs in a worker
     process killed after ``timeout`` seconds (reason ``"timeout"``).
     """
-    req = VerifyRequest(response, answer, answer_type, rel_tol, abs_tol, unit, choices, numbers, marker, fallback)
+    req = VerifyRequest(response, answer, answer_type, rel_tol, abs_tol, unit, choices, numbers, marker, fallback, sig_figs)
     first = prepare(req)
     if isinstance(first, Verdict):
         return first
