@@ -132,6 +132,10 @@ UNITS: list[Case] = [
     (r"\boxed{9800}", "9.8 km", {}, False),
     ("The answer is 36 km/h to the north.", "10 m/s", {}, True),
     ("So the speed is 36 and rising", "36 m/s", {}, True),
+    # a row whose own unit pint does not know: that unit written back is the key's, anything else is not
+    ("4.8 d", "4.8", {"unit": "d", "answer_type": "quantity"}, True),
+    ("4.8 foo", "4.8", {"unit": "d", "answer_type": "quantity"}, False),
+    ("80.86 Np/m", "80.86", {"unit": "Np/m", "rel_tol": 0.01}, True),  # a logarithmic unit
 ]
 
 SIG_FIGS: list[Case] = [

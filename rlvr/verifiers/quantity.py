@@ -100,7 +100,9 @@ def ureg() -> Any:
 
 @functools.lru_cache(maxsize=4096)
 def _unit(name: str) -> Any:
-    if name in _CJK_UNITS:
+    if _CJK_CHAR_RE.match(name):  # pint has no CJK names: only the table's are units
+        if name not in _CJK_UNITS:
+            raise UnitError(name)
         return ureg().Unit(_CJK_UNITS[name])
     if name in _NOT_UNITS or not _IDENT_RE.match(name) or len(name) == 1 and name not in _SINGLE_LETTER_UNITS:
         raise UnitError(name)
@@ -299,15 +301,16 @@ def split_quantity(text: str) -> tuple[str, str] | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def unread_unit(text: str) -> str | None:
-    """What follows the number of ``number + words`` text when no reading of it is a unit
-    (``9.8 foo``, ``12 apples``): a unit the parser cannot read must fail the comparison rather
-    than vanish and leave a bare number. None when ``text`` is a quantity or has no such tail."""
+def unread_unit(text: str) -> tuple[str, str] | None:
+    """(number text, what follows) of ``number + words`` text when no reading of the words is a
+    unit (``9.8 foo``, ``12 apples``): a unit the parser cannot read must fail the comparison
+    rather than vanish and leave a bare number. None when ``text`` is a quantity or has no such
+    tail."""
     if len(text) > MAX_ANSWER_CHARS or split_quantity(text) is not None:
         return None
-    for _, tail, _ in _number_splits(text):
+    for head, tail, _ in _number_splits(text):
         if unit_after(" " + tail) is None and not _PROSE_TAIL_RE.match(tail):
-            return tail
+            return head, tail
     return None
 
 
@@ -356,7 +359,14 @@ def _in_unit(value: float, source: Unit, target: Unit) -> float | None:
 def _angle_power(units: Any) -> float:
     """The power of angle in ``units`` (1 for °, rad/s and rpm; 2 for sr), which pint's
     dimensionality leaves out because it treats the radian as dimensionless."""
-    return float(ureg().Quantity(1, units).to_base_units().units._units.get("radian", 0))
+    power = 0.0
+    for name, exponent in units._units.items():
+        try:
+            base = ureg().get_base_units(name)[1]
+        except Exception:  # noqa: BLE001 - logarithmic units (Np, dB) have no plain base
+            continue
+        power += exponent * base._units.get("radian", 0)
+    return power
 
 
 _UNIT_END_RE = re.compile(r"(?=[\s,;.，。；、]|$)")
@@ -482,7 +492,13 @@ class QuantityType(AnswerType):
         except TooLarge:
             return Verdict(False, extracted, R.TOO_LARGE)
         except (ParseError, EvalError, UnitError):
-            return Verdict(False, extracted, R.UNKNOWN_UNIT if unread_unit(extracted) else R.UNPARSABLE)
+            unread = unread_unit(extracted)
+            if unread is None:
+                return Verdict(False, extracted, R.UNPARSABLE)
+            if key.unit is not None or compact(unread[1]) != compact(req.unit or ""):
+                return Verdict(False, extracted, R.UNKNOWN_UNIT)
+            # the key's own unit, which pint does not know either (4.8 d for a row whose unit is d)
+            resp, value = Quantity(_number(unread[0]), None, unread[0]), _real(_number(unread[0]))
         tol = tolerance_for(key.value_text, req, quantity=True)
         if resp.unit is None or key.unit is None:
             candidates = [key_value]
