@@ -88,6 +88,7 @@ UNITS: list[Case] = [
     (r"\boxed{45 sr}", "45°", {}, False),
     (r"\boxed{2 \pi rad/s}", "1 Hz", {}, False),
     (r"\boxed{60 rpm}", "6.283 rad/s", {}, True),
+    (r"\boxed{5 Hz}", "5 rad/s", {}, False),  # 5 Hz is 31.4 rad/s: an angle unit on one side only is wrong
     (r"\boxed{45}", "45 electrons", {}, True),
     (r"\boxed{45 rad}", "45 electrons", {}, False),  # pint alone counts radians as dimensionless
     # LaTeX unit forms
@@ -98,6 +99,15 @@ UNITS: list[Case] = [
     (r"\boxed{3 \,\mathrm{kg\,m^2}}", "3 kg m^2", {}, True),
     (r"\boxed{3\ \mathrm{m\,s^{-1}}}", "3 m/s", {}, True),
     (r"\boxed{9.8 \text{ m/s}^2 \text{ downward}}", "9.8 m/s^2", {}, True),
+    (r"\boxed{\SI{3}{\micro\coulomb}}", "3e-6 C", {}, True),  # siunitx
+    (r"\boxed{\SI{2}{\kilo\gram}}", "2000 g", {}, True),
+    (r"\boxed{\SI{2}{\kilo\gram}}", "2 g", {}, False),
+    (r"\boxed{\qty{9.8}{\meter\per\second\squared}}", "980 cm/s^2", {}, True),
+    (r"\boxed{\qty{9.8}{\meter\per\second}}", "9.8 m/s^2", {}, False),
+    (r"\boxed{2 \si{\square\meter}}", "20000 cm^2", {}, True),
+    (r"\boxed{3.0 × 10⁸ m·s⁻¹}", "3e8 m/s", {}, True),
+    (r"\boxed{2.5 kWh}", "9 MJ", {}, True),
+    (r"\boxed{1 rev}", "360°", {}, True),
     # CJK unit names, glued to the number
     ("4000千克", "4 t", {}, True),
     ("4000千克", "4000 kg", {}, True),

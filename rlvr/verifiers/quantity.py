@@ -44,7 +44,7 @@ _ALIASES = {
     "°C": "degC", "°F": "degF", "℃": "degC", "deg": "degree", "Ω": "ohm", "μ": "micro", "µ": "micro",
     "amu": "dalton", "cc": "cubic_centimeter", "percent": "percent",
     # pint reads "dpt" as deci-pint and "D" as debye; in physics answers both are dioptres
-    "dpt": "dioptre", "D": "dioptre", "lb": "pound", "lbs": "pound",
+    "dpt": "dioptre", "D": "dioptre", "lb": "pound", "lbs": "pound", "rev": "revolution", "revs": "revolution",
 }
 # Chinese unit names (answers write them glued to the number: 4000千克). 每 ("per") and the
 # 平方/立方 ("square"/"cubic") prefixes are rewritten in _unit_prepare.
@@ -249,6 +249,22 @@ _SPLIT_START_RE = re.compile(
 # Unit vectors and siunitx: (0.829 N) \hat{i} is 0.829 N; \SI{3}{\micro C} is 3 \micro C.
 _HAT_RE = re.compile(r"\\(?:hat|vec|mathbf)\s*(?:\{\s*(?:\\math(?:rm|bf)\s*)?\{?\s*[ijkxyzn]\s*\}?\s*\}|[ijk](?![A-Za-z]))")
 _SI_RE = re.compile(r"\\(?:SI|qty)\s*\{([^{}]*)\}\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+_SI_UNIT_RE = re.compile(r"\\(?:si|unit)\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+# siunitx macros: \kilo\gram is kilogram, \per divides, \squared squares what precedes it.
+_SI_PREFIX_RE = re.compile(
+    r"\\(quecto|ronto|yocto|zepto|atto|femto|pico|nano|micro|milli|centi|deci|deca|deka|hecto|kilo|mega|giga|tera|"
+    r"peta|exa|zetta|yotta|ronna|quetta)\s*\\(?=[a-zA-Z])"
+)
+_SI_POWER_RE = re.compile(r"\\(square|cubic)\s*\\([a-zA-Z]+)")
+_SI_MACROS = {"per": "/", "squared": "^2", "cubed": "^3", "degreeCelsius": "degC", "celsius": "degC"}  # others: pint's names
+_SI_MACRO_RE = re.compile(r"\\([a-zA-Z]+)")
+
+
+def _siunitx(unit: str) -> str:
+    """A siunitx unit argument (``\\kilo\\meter\\per\\second\\squared``) as plain unit text."""
+    unit = _SI_PREFIX_RE.sub(r"\1", unit)
+    unit = _SI_POWER_RE.sub(lambda m: f"\\{m.group(2)}^{2 if m.group(1) == 'square' else 3}", unit)
+    return _SI_MACRO_RE.sub(lambda m: f" {_SI_MACROS.get(m.group(1), m.group(1))} ", unit)
 
 
 @dataclass(frozen=True)
@@ -265,7 +281,9 @@ def _number(text: str) -> Value:
 def _number_splits(text: str) -> Iterator[tuple[str, str, bool]]:
     """(number text, what follows, written apart) for each place where a real number is followed
     by something that starts like a unit, leftmost first."""
-    text = _SI_RE.sub(r"\1 \2", _HAT_RE.sub(" ", text))
+    text = _HAT_RE.sub(" ", text)
+    text = _SI_RE.sub(lambda m: f"{m.group(1)} {_siunitx(m.group(2))}", text)
+    text = _SI_UNIT_RE.sub(lambda m: f" {_siunitx(m.group(1))}", text)
     cleaned = clean_latex(text, keep_degrees=True)
     for _ in range(3):
         cleaned = re.sub(r"\\(?:mathrm|text|rm)(?![a-zA-Z])", "", cleaned)
