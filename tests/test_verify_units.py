@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -271,3 +272,14 @@ def test_plain_keys_never_load_pint() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_long_answers_cost_little() -> None:
+    """Every split of number and unit used to be parsed, so a 2,000-character answer with a
+    thousand of them took seconds (6.7 s for ``1 a 1 a ...``), in the caller's process."""
+    ureg()
+    bodies = [("1 a " * 500)[:2000], ("1 m " * 500)[:2000], ("\\frac{1}{2} x " * 150)[:2000]]
+    start = time.perf_counter()
+    for body in bodies:
+        assert not verify_inline(VerifyRequest("\\boxed{" + body + "}", "9.8 m/s^2")).correct
+    assert time.perf_counter() - start < 3.0

@@ -224,7 +224,7 @@ _SIGN_OUTSIDE_EXPONENT_RE = re.compile(r"(?<![\^(])[-+]")
 def parse_unit(text: str) -> Unit:
     """Parse a unit string (LaTeX or plain) into a :class:`Unit`; raise :class:`UnitError`."""
     prepared = _unit_prepare(text).strip()
-    if not prepared or len(prepared) > 200 or _SIGN_OUTSIDE_EXPONENT_RE.search(prepared.replace(" ", "")):
+    if not prepared or len(prepared) > MAX_PART_CHARS or _SIGN_OUTSIDE_EXPONENT_RE.search(prepared.replace(" ", "")):
         raise UnitError(text)  # a sum (17t - 10) is no unit: rejected before any name reaches pint
     parser = _UnitParser(prepared)
     scale, units = parser.product()
@@ -278,9 +278,13 @@ def _number(text: str) -> Value:
     return evaluate(equation_value(parse(text, cleaned=True)))
 
 
+MAX_PART_CHARS = 200  # the number, and the unit, of a quantity are each shorter than this
+
+
 def _number_splits(text: str) -> Iterator[tuple[str, str, bool]]:
     """(number text, what follows, written apart) for each place where a real number is followed
-    by something that starts like a unit, leftmost first."""
+    by something that starts like a unit, leftmost first; both parts at most
+    :data:`MAX_PART_CHARS` long, so the cost is bounded whatever the answer's length."""
     text = _HAT_RE.sub(" ", text)
     text = _SI_RE.sub(lambda m: f"{m.group(1)} {_siunitx(m.group(2))}", text)
     text = _SI_UNIT_RE.sub(lambda m: f" {_siunitx(m.group(1))}", text)
@@ -291,8 +295,10 @@ def _number_splits(text: str) -> Iterator[tuple[str, str, bool]]:
     if cleaned.startswith("(") and cleaned.endswith(")") and cleaned.count("(") == 1:
         cleaned = cleaned[1:-1].strip()  # (0.829 N)
     for m in _SPLIT_START_RE.finditer(cleaned):
+        if m.start() > MAX_PART_CHARS:
+            break  # heads only grow; without this every split of a 2,000-character answer is parsed
         head, tail = cleaned[:m.start()].strip(), cleaned[m.end():].strip()
-        if not head or not tail:
+        if not head or not tail or len(tail) > MAX_PART_CHARS:
             continue
         try:
             value = as_complex(_number(head))
