@@ -12,11 +12,29 @@ pint is never given raw text to parse. Unit strings are tokenized here against a
 ``ureg.Unit(name)`` resolves it, and the unit is assembled by multiplying pint objects. The
 number part goes through :mod:`rlvr.verifiers.parser` like any math answer.
 
-Matching rules: with units on both sides, dimensions must agree (else ``unit-mismatch``) and the
-response converted to the key's unit must be within 1% (or the request's tolerance) or round to
-the key at its significant figures. A bare number is compared with the key's number in the key's
-unit (and, when the row's ``unit`` carries a power of ten like ``10^3 m/s``, with the fully
-scaled value too). A unit on the response with none on the key compares numbers.
+Spellings: every pint prefix on every pint unit (``dam``, ``mΩ``, ``µs``, ``GPa``), LaTeX forms
+(``\\mathrm{m/s^2}``, ``\\text{ m s}^{-1}``, ``\\frac{kg}{s}``), siunitx (``\\SI{2}{\\kilo\\gram}``),
+dioptres (``D``, ``dpt``), imperial units (``lb``, ``ft``, ``mph``, ``°F`` as an offset scale) and
+Chinese unit names glued to the number (``4000千克``, ``10米每秒``, ``2平方米``).
+
+Matching rules (precision first: a wrong acceptance is a reward the policy learns to hack):
+
+* With units on both sides, dimensions must agree (else ``unit-mismatch``), and so must the power
+  of angle, which pint leaves out of the dimension because it counts the radian as dimensionless:
+  ``45 rad`` against ``45 electrons`` or ``5 Hz`` against ``5 rad/s`` is a mismatch, while
+  ``\\frac{\\pi}{4} rad`` against ``45°`` is converted and equal. The response converted to the
+  key's unit must be within 1% (or the request's tolerance) or round to the key at the key's
+  significant figures; with the request's ``sig_figs`` set, only rounding both to that many
+  figures decides.
+* A number followed by a word that is no unit (``9.8 foo``, ``36 apples``) is ``unknown-unit``:
+  the word is never dropped to leave a bare number. The one exception is the row's own ``unit``
+  written back when pint cannot read it either (``4.8 d`` for a row whose unit is ``d``).
+* A bare number is compared with the key's number in the key's unit (the question named the
+  unit), and, when the row's ``unit`` carries a power of ten like ``10^3 m/s``, with the fully
+  scaled value too. A unit on the response with none on the key compares numbers.
+
+The registry is built once per process and only when a unit must be resolved; plain keys never
+build it, so the caller's stage 1 stays free of it (tests/test_verify_units.py checks this).
 """
 
 from __future__ import annotations
