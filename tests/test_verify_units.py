@@ -126,6 +126,8 @@ UNITS: list[Case] = [
     (r"\boxed{10米每秒}", "36 km/h", {}, True),
     (r"\boxed{2平方米}", "20000 cm^2", {}, True),
     ("物体的质量是4000千克的", "4 t", {}, True),
+    (r"\boxed{4 t}", "4000千克", {}, True),  # a key in Chinese units
+    (r"\boxed{4 kg}", "4000千克", {}, False),
     (r"\boxed{4 t}", "4000 kg", {}, True),
     (r"\boxed{4t}", "4000 kg", {}, False),  # 4t is a math answer in t, not four tonnes
     (r"\boxed{4t}", "4t", {}, True),
