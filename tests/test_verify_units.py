@@ -140,6 +140,22 @@ UNITS: list[Case] = [
     (r"\boxed{9.8 foo}", "9.8", {"unit": "m/s^2"}, False),
     (r"\boxed{36 apples}", "36 m/s", {}, False),
     (r"\boxed{9.8 kg}", "9.8", {"unit": "m/s^2"}, False),
+    # a list with one extra element, a hedge between quantities: never their last item
+    (r"\boxed{45^\circ, 90^\circ}", r"90^\circ", {}, False),
+    (r"\boxed{45°, 90°}", "90°", {}, False),
+    (r"\boxed{3 m/s, 5 m/s}", "5 m/s", {}, False),
+    (r"\boxed{3 m or 5 m}", "5 m", {}, False),
+    (r"\boxed{x = 45°, y = 90°}", "90°", {}, False),
+    (r"\begin{aligned} r &= 2.68 \times 10^{12} \mathrm{~m}(1-0.967) = 8.8 \times 10^{10} \mathrm{~m} \end{aligned}",
+     r"8.8 \times 10^{10}", {"unit": "m", "rel_tol": 0.05}, True),  # a derivation's last value is its answer
+    # integer keys in their own unit: a non-integer is wrong (a converted value keeps the 1%)
+    (r"\boxed{89.99^\circ}", r"90^\circ", {}, False),
+    (r"\boxed{1.01}", r"1^\circ", {}, False),
+    (r"\boxed{90.0^\circ}", r"90^\circ", {}, True),
+    (r"\boxed{\angle ABC = 90^\circ}", r"90^\circ", {}, True),
+    (r"\boxed{5.04 m/s}", "5 m/s", {}, False),
+    (r"\boxed{5.04 m/s}", "5 m/s", {"rel_tol": 0.01}, True),
+    (r"\boxed{18 km/h}", "5 m/s", {}, True),
     # a bare number is read in the key's unit
     (r"\boxed{9.8}", "9.8 m/s^2", {}, True),
     (r"\boxed{9800}", "9.8 km", {}, False),

@@ -44,14 +44,15 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from rlvr.verifiers import verdict as R
 from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType
 from rlvr.verifiers.extraction import extract
-from rlvr.verifiers.evaluator import EvalError, TooLarge, Value, as_complex, evaluate
+from rlvr.verifiers.evaluator import EvalError, TooLarge, Value, as_complex, close, evaluate
 from rlvr.verifiers.normalization import MAX_ANSWER_CHARS, clean_latex, compact
-from rlvr.verifiers.numeric import equation_value, significant_figures, tolerance_for
+from rlvr.verifiers.numeric import EXACT_REL_TOL, equation_value, significant_figures, tolerance_for
 from rlvr.verifiers.parser import ParseError, parse
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
@@ -412,8 +413,8 @@ def _angle_power(units: Any) -> float:
 
 
 _UNIT_END_RE = re.compile(r"(?=[\s,;.，。；、]|$)")
-_NUMBER_TAIL_RE = re.compile(  # not an exponent: the 2 of m/s^2 is no answer
-    r"(?<!\^)(?<!\^\{)(?<![\d.])-?(?:\d+(?:\.\d+)?|\.\d+)(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+)?"
+_NUMBER_TAIL_RE = re.compile(  # not an exponent or an index: the 2 of m/s^2 or the 0 of v_0 is no answer
+    r"(?<![\^_])(?<![\^_]\{)(?<![\d.])-?(?:\d+(?:\.\d+)?|\.\d+)(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+)?"
 )
 MAX_UNIT_CHARS = 60
 
@@ -483,6 +484,20 @@ def last_quantity(text: str) -> str | None:
     return found.group(0) + _unit_or_word(text[found.end():])
 
 
+_LIST_SEPARATOR_RE = re.compile(r"[,;]|\b(?:and|or)\b")
+
+
+def _ends_with_list(text: str) -> bool:
+    """Whether the last two numbers of ``text`` are items of a list or a hedge (``45°, 90°``,
+    ``3 m or 4 m``) rather than steps of a derivation (``= 2.68 \\times 10^{12} m (1 - 0.967) =
+    8.8 \\times 10^{10} m``), whose last value is its answer."""
+    numbers = list(_NUMBER_TAIL_RE.finditer(text, max(0, len(text) - 5000)))
+    if len(numbers) < 2:
+        return False
+    between = text[numbers[-2].end():numbers[-1].start()]
+    return _LIST_SEPARATOR_RE.search(between) is not None
+
+
 def _has_unit(text: str) -> bool | None:
     """True: a quantity with a unit; False: a bare number; None: neither parses."""
     try:
@@ -506,6 +521,8 @@ class QuantityType(AnswerType):
             return found
         if state is False:
             return with_unit(req.response, found)
+        if _ends_with_list(found):
+            return found  # compared whole: the last item of 45°, 90° is not the answer
         return last_quantity(found) or found
 
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
@@ -542,6 +559,9 @@ class QuantityType(AnswerType):
             # the key's own unit, which pint does not know either (4.8 d for a row whose unit is d)
             resp, value = Quantity(_number(unread[0]), None, unread[0]), _real(_number(unread[0]))
         tol = tolerance_for(key.value_text, req, quantity=True)
+        if _integer_key(key.value, req) and (resp.unit is None or key.unit is None or resp.unit == key.unit):
+            ok = _exact(resp.value, key.value)
+            return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
         if resp.unit is None or key.unit is None:
             candidates = [key_value]
             if key.unit is not None and key.unit.scale != 1.0:
@@ -553,6 +573,19 @@ class QuantityType(AnswerType):
             return Verdict(False, extracted, R.UNIT_MISMATCH)
         ok = tol.match(converted, key_value, significant_figures(resp.value_text)[0] if resp.unit == key.unit else 0)
         return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
+
+
+def _integer_key(key: Value, req: VerifyRequest) -> bool:
+    """An integer key with no tolerance requested: the integer-key policy applies to a response in
+    the key's own unit (89.99° is not 90°, nor 5.04 m/s 5 m/s), while a converted response keeps
+    the 1% (22.05 lb is 10 kg: the conversion of a rounded value is never an integer)."""
+    return (isinstance(key, Fraction) and key.denominator == 1
+            and req.rel_tol is None and req.abs_tol is None and req.sig_figs is None)
+
+
+def _exact(value: Value, key: Value) -> bool:
+    """Equal for a rational response (2.0 is 2, 2.0000019 is not); float noise only otherwise."""
+    return value == key if isinstance(value, Fraction) else close(value, key, EXACT_REL_TOL)
 
 
 ANSWER_TYPES.register("quantity", QuantityType())
