@@ -217,6 +217,14 @@ def test_reasons_name_the_unit_failure() -> None:
     assert reason(r"\boxed{45 rad}", "45 electrons") == "unit-mismatch"
 
 
+def test_huge_numbers_are_too_large_not_errors() -> None:
+    """10^{400} is an exact Fraction with no float: splitting it from its unit raised
+    OverflowError out of stage 1 (the caller's process) before."""
+    for response in (r"\boxed{10^{400} m}", r"The answer is 10^{400}"):
+        verdict = verify_inline(VerifyRequest(response, "2 D"))
+        assert not verdict.correct and not verdict.reason.startswith("error"), verdict
+
+
 def test_round_sig() -> None:
     assert round_sig(Fraction(3, 20), 1) == Decimal("0.2")
     assert round_sig(0.1499999999999999, 1) == Decimal("0.2")  # float noise of a conversion

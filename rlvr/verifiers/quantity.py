@@ -320,10 +320,10 @@ def _number_splits(text: str) -> Iterator[tuple[str, str, bool]]:
         if not head or not tail or len(tail) > MAX_PART_CHARS:
             continue
         try:
-            value = as_complex(_number(head))
+            value = _real(_number(head))
         except (ParseError, EvalError):
             continue
-        if value.imag == 0 and math.isfinite(value.real):
+        if math.isfinite(value):
             yield head, tail, m.end() > m.start() or cleaned[m.start() - 1].isspace()
 
 
@@ -377,7 +377,10 @@ def bare_number_of(text: str) -> Value | None:
 
 
 def _real(v: Value) -> float:
-    c = as_complex(v)
+    try:
+        c = as_complex(v)
+    except OverflowError:  # 10^{400} is exact as a Fraction but has no float
+        raise TooLarge("beyond a float") from None
     if c.imag:
         raise EvalError("complex quantity")
     return c.real
