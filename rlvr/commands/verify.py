@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unit", default=None, help="the key's unit when given apart from it, e.g. m/s")
     parser.add_argument("--rel-tol", type=float, default=None, help="relative tolerance, e.g. 0.02")
     parser.add_argument("--abs-tol", type=float, default=None, help="absolute tolerance")
+    parser.add_argument("--sig-figs", type=int, default=None, metavar="N",
+                        help="compare both values rounded to N significant figures instead of a tolerance")
     parser.add_argument("--choices", nargs="+", default=None, help="option texts for multiple choice, A first")
     parser.add_argument("--numbers", type=int, nargs="+", default=None, help="countdown: the given numbers")
     parser.add_argument("--marker", default=None,
@@ -33,15 +35,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rlvr.verifiers import ANSWER_TYPES, MARKERS, verify
+    from rlvr.verifiers.verdict import sig_figs_problem
 
     if args.answer_type not in (None, "auto") and args.answer_type not in ANSWER_TYPES:
         raise RlvrError(f"--answer-type: unknown '{args.answer_type}' (known: {', '.join(ANSWER_TYPES.names())})")
     if args.marker is not None and args.marker not in MARKERS:
         raise RlvrError(f"--marker: unknown '{args.marker}' (known: {', '.join(MARKERS.names())})")
+    problem = sig_figs_problem(args.sig_figs)
+    if problem is not None:
+        raise RlvrError(f"--sig-figs: {problem}")
     verdict = verify(
         args.response, args.answer, answer_type=args.answer_type, rel_tol=args.rel_tol, abs_tol=args.abs_tol,
         unit=args.unit, choices=args.choices, numbers=args.numbers, marker=args.marker,
-        timeout=args.timeout, fallback=not args.no_fallback,
+        timeout=args.timeout, fallback=not args.no_fallback, sig_figs=args.sig_figs,
     )
     if args.json:
         print(json.dumps({"correct": verdict.correct, "extracted": verdict.extracted, "reason": verdict.reason}))

@@ -36,6 +36,11 @@ class DatasetConfig:
     )
     rel_tol: float | None = field(None, help="force this relative tolerance on every row (null: the dataset's own)")
     abs_tol: float | None = field(None, help="force this absolute tolerance on every row (null: the dataset's own)")
+    sig_figs: int | None = field(
+        None, help="compare answers at this many significant figures on rows that set none themselves, instead of a tolerance "
+        "(physics grading; a row's own sig_figs wins)"
+    )
+    sig_figs_field: str | None = field("sig_figs", help="row field holding a row's own significant figures (optional in each row)")
     filters: list[str] = field(
         default_factory=list, help="keep rows matching all of these, e.g. ['level>=3', 'subject==Algebra'] (fields or metadata)"
     )
@@ -52,3 +57,11 @@ class DatasetConfig:
             raise ValueError(f"limit must be positive, got {self.limit}")
         for f in self.filters:
             parse_filter(f)
+        if self.sig_figs is not None:
+            from rlvr.verifiers.verdict import sig_figs_problem
+
+            problem = sig_figs_problem(self.sig_figs)
+            if problem is not None:
+                raise ValueError(problem)
+            if self.rel_tol is not None or self.abs_tol is not None:
+                raise ValueError("set sig_figs or rel_tol/abs_tol, not both: significant figures replace the tolerance")

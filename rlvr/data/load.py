@@ -13,7 +13,8 @@ from rlvr.errors import RlvrError
 
 
 def load_problems(cfg: DatasetConfig) -> list[Problem]:
-    """Load ``cfg.name`` / ``cfg.split``, then apply the forced typing, filters, shuffle and limit.
+    """Load ``cfg.name`` / ``cfg.split``, then apply the forced typing (and the default
+    ``sig_figs``), filters, shuffle and limit.
 
     Order matters: filters before shuffle+limit, so ``limit: 100`` with ``level>=4`` gives 100
     level-4+ problems (a random 100 when ``shuffle`` is on, else the first 100 in file order).
@@ -30,6 +31,8 @@ def load_problems(cfg: DatasetConfig) -> list[Problem]:
     forced = {k: getattr(cfg, k) for k in ("answer_type", "rel_tol", "abs_tol") if getattr(cfg, k) is not None}
     if forced:
         problems = [dataclasses.replace(p, **forced) for p in problems]
+    if cfg.sig_figs is not None:  # a default: rows that state their own keep it
+        problems = [p if p.sig_figs is not None else dataclasses.replace(p, sig_figs=cfg.sig_figs) for p in problems]
     problems = apply_filters(problems, cfg.filters, cfg.name)
     if cfg.shuffle:
         random.Random(cfg.seed).shuffle(problems)

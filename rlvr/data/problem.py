@@ -14,7 +14,7 @@ from typing import Any
 ANSWER_TYPES = ("numeric", "symbolic", "choice", "quantity", "text", "countdown")
 """Values of :attr:`Problem.answer_type`; ``None`` lets the verifier detect the type from the key."""
 
-_VERIFY_FIELDS = ("answer_type", "rel_tol", "abs_tol", "unit", "choices", "numbers")
+_VERIFY_FIELDS = ("answer_type", "rel_tol", "abs_tol", "unit", "choices", "numbers", "sig_figs")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,9 @@ class Problem:
     ("18", "\\frac{1}{2}", "B", "2.9 \\times 10^{-11}"); ``unit`` is the key's unit when it is stated
     separately from the number; ``choices`` are the option letters (or texts) of a multiple-choice
     row; ``numbers`` are the usable numbers of a Countdown puzzle; ``solution`` is a worked solution
-    (SFT targets, few-shot examples); ``metadata`` is free (level, subject, source, language, ...).
+    (SFT targets, few-shot examples); ``metadata`` is free (level, subject, source, language, ...);
+    ``sig_figs`` asks for the comparison at that many significant figures instead of a tolerance,
+    as physics graders do (see :mod:`rlvr.verifiers.numeric`).
     """
 
     id: str
@@ -39,10 +41,17 @@ class Problem:
     solution: str | None = None
     numbers: tuple[int, ...] | list[int] | None = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sig_figs: int | None = None
 
     def __post_init__(self) -> None:
         if self.answer_type is not None and self.answer_type not in ANSWER_TYPES:
             raise ValueError(f"problem {self.id}: answer_type must be one of {', '.join(ANSWER_TYPES)} or None, got {self.answer_type!r}")
+        if self.sig_figs is not None:
+            from rlvr.verifiers.verdict import sig_figs_problem  # lazily: importing the verifiers costs 0.1 s
+
+            problem = sig_figs_problem(self.sig_figs)
+            if problem is not None:
+                raise ValueError(f"problem {self.id}: {problem}")
 
     def verify_kwargs(self) -> dict[str, Any]:
         """The typed fields as keyword arguments of ``rlvr.verifiers.verify`` (only those that are set)."""

@@ -141,11 +141,27 @@ def mapped_problem(row: dict[str, Any], cfg: DatasetConfig, where: str) -> Probl
         solution = source
     unit = _text(row, cfg.unit_field, "unit", required=False)
     rid = _text(row, cfg.id_field, "id", required=False, numbers_ok=True) or where
-    used = {cfg.question_field, cfg.answer_field, cfg.solution_field, cfg.id_field, cfg.unit_field}
+    sig_figs = _sig_figs(row, cfg.sig_figs_field)
+    used = {cfg.question_field, cfg.answer_field, cfg.solution_field, cfg.id_field, cfg.unit_field, cfg.sig_figs_field}
     metadata = {k: v for k, v in row.items() if k not in used}
     assert answer is not None  # required=True raised otherwise
     return Problem(id=rid, prompt=question, answer=answer, answer_type=cfg.answer_type, unit=unit,
-                   rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol, solution=solution, metadata=metadata)
+                   rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol, solution=solution, metadata=metadata, sig_figs=sig_figs)
+
+
+def _sig_figs(row: dict[str, Any], key: str | None) -> int | None:
+    """A row's own significant figures: an integer, or its digits as text (CSV cells are text)."""
+    value = row.get(key) if key else None
+    if value is None or isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    from rlvr.verifiers.verdict import sig_figs_problem
+
+    problem = sig_figs_problem(value)
+    if problem is not None:
+        raise BadRowError(f"field '{key}': {problem}")
+    return value
 
 
 Converter = Callable[[dict[str, Any], str], Problem]

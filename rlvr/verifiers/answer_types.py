@@ -46,8 +46,8 @@ _CHOICE_KEY_RE = re.compile(
 )
 _PLAIN_NUMBER_RE = re.compile(r"^\s*[-+]?(?:(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)\s*$")
 _UNIT_HINT_RE = re.compile(
-    r"[\d}]\s*(?:\\[,;!: ]|~|\*|\\mathrm|\\text|\\mbox|\\operatorname|\s)*\s*\{?\s*"
-    r"(?:[a-zA-Z\u00b5\u03bc\u03a9\u00b0\u00c5]|\\(?:mu|upmu|textmu|micro|Omega|AA|circ)(?![a-z]))"
+    r"[\d}]\s*(?:\\[,;!: ]|~|\*|\\mathrm|\\text|\\mbox|\\operatorname|\s)*\s*\^?\s*\{?\s*"
+    r"(?:[a-zA-Z\u00b5\u03bc\u03a9\u00b0\u00c5\u3400-\u9fff]|\\(?:mu|upmu|textmu|micro|Omega|AA|circ)(?![a-z]))"
 )
 _WORDS_RE = re.compile(r"^\s*(?:\\text\{)?[A-Za-z][A-Za-z '\-]*[A-Za-z.]?\}?\s*$")
 

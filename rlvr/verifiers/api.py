@@ -134,6 +134,7 @@ def verify(
     marker: str | None = None,
     timeout: float = 5.0,
     fallback: bool = True,
+    sig_figs: int | None = None,
 ) -> Verdict:
     """Check the final answer of ``response`` against the key ``answer``.
 
@@ -144,10 +145,13 @@ def verify(
     (reason ``"no-answer"``), with no bare-answer or last-number fallback. Without a marker
     (untemplated evaluation) the last number is the fallback unless ``fallback=False``, and never
     when the response says it has no answer ("I don't know"). Retractions, hedges, negations,
-    integer keys and percent follow docs/verifier_policy.md. Anything that needs more than the
+    integer keys and percent follow docs/verifier_policy.md. ``sig_figs=N`` compares the values
+    rounded to N significant figures (after converting a quantity to the key's unit) instead of
+    using a tolerance; a response with fewer digits is read as written (``9.8`` is ``9.80`` at
+    N=3); see :mod:`rlvr.verifiers.numeric`. Anything that needs more than the
     cheap checks runs in a worker process killed after ``timeout`` seconds (reason ``"timeout"``).
     """
-    req = VerifyRequest(response, answer, answer_type, rel_tol, abs_tol, unit, choices, numbers, marker, fallback)
+    req = VerifyRequest(response, answer, answer_type, rel_tol, abs_tol, unit, choices, numbers, marker, fallback, sig_figs)
     first = prepare(req)
     if isinstance(first, Verdict):
         return first

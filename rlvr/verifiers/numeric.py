@@ -14,6 +14,12 @@ Tolerance policy (when the request gives none):
   ``\\frac{6}{3}`` pass, ``2.0000019`` and ``1234567.5`` do not, however small the relative gap),
   and a value computed in floats (``\\sqrt{4000001}``) may differ from it by float noise only.
 * Explicit ``rel_tol``/``abs_tol`` replace all of the above.
+* Explicit ``sig_figs=N`` replaces all of the above, ``rel_tol``/``abs_tol`` included: the response
+  and the key, each rounded to N significant figures (half away from zero, on the decimal value
+  as written, so ``0.15`` rounds to ``0.2``), must be equal. A response written with fewer digits
+  than N is read as its value, i.e. padded with zeros: at N=3, ``9.8`` is ``9.80``, so it matches
+  the key ``9.80`` (or ``9.796``) but not ``9.81``. Integer keys get no special case (``1190``
+  matches ``1234`` at N=2). Quantities are converted to the key's unit first.
 
 Percent: ``50\\%`` is 0.5 as a value. When only one side carries the sign the bare numbers are
 compared too, since "what percent..." keys are stored both as ``50`` and as ``50\\%``, but only
@@ -23,9 +29,10 @@ for 50%), so ``0.5\\%`` against ``0.5`` is wrong, as is ``1\\%`` against ``1``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 
 from rlvr.verifiers import verdict as R
@@ -49,10 +56,14 @@ class Tolerance:
     abs: float = 0.0
     sig_figs: int | None = None  # round the response to this many significant figures
     exact_integers: bool = True  # two integers must be equal (the default policy only)
+    figures: int | None = None  # the request's sig_figs: rounded to this many figures, both must be equal
 
     def match(self, value: Value, key: Value, value_figures: int = 0) -> bool:
         """``value_figures``: significant figures the response was written with; a response of
         three or more figures that is the key correctly rounded (6.02e23 for 6.022e23) matches."""
+        if self.figures is not None:
+            v, k = round_sig(value, self.figures), round_sig(key, self.figures)
+            return v is not None and v == k
         if self.exact_integers and _is_integer(key):
             if isinstance(value, Fraction):
                 return value == key  # 2^{100}+1 is not 2^{100}, nor 2.0000019 two
@@ -78,6 +89,28 @@ def _round_sig(x: float, n: int) -> str:
     return f"{x:.{n - 1}e}"
 
 
+def round_sig(value: Value, n: int) -> Decimal | None:
+    """``value`` rounded to ``n`` significant figures, half away from zero; None when it is
+    complex or not finite. Rationals are rounded exactly; floats (values that went through a unit
+    conversion or an irrational step) are first read at 12 significant figures, which drops the
+    conversion's float noise, so a written ``0.15`` and ``0.15`` reached as ``0.1499999999999999``
+    both give 0.2."""
+    if isinstance(value, Fraction):
+        with localcontext() as ctx:
+            ctx.prec = 60
+            exact = Decimal(value.numerator) / Decimal(value.denominator)
+    else:
+        c = complex(value)
+        if c.imag or not math.isfinite(c.real):
+            return None
+        exact = Decimal(f"{c.real:.12g}")
+    if not exact:
+        return exact
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return exact.quantize(Decimal(1).scaleb(exact.adjusted() - n + 1), rounding=ROUND_HALF_UP)
+
+
 def significant_figures(key: str) -> tuple[int, bool]:
     """(significant figures, is a decimal/scientific literal) of a key's mantissa."""
     text = clean_latex(key)
@@ -97,6 +130,8 @@ def significant_figures(key: str) -> tuple[int, bool]:
 
 
 def tolerance_for(key: str, req: VerifyRequest, *, quantity: bool = False) -> Tolerance:
+    if req.sig_figs is not None:
+        return Tolerance(rel=0.0, figures=req.sig_figs, exact_integers=False)
     if req.rel_tol is not None or req.abs_tol is not None:
         return Tolerance(rel=req.rel_tol or 0.0, abs=req.abs_tol or 0.0, exact_integers=False)
     figures, decimal = significant_figures(key)

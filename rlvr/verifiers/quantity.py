@@ -12,11 +12,29 @@ pint is never given raw text to parse. Unit strings are tokenized here against a
 ``ureg.Unit(name)`` resolves it, and the unit is assembled by multiplying pint objects. The
 number part goes through :mod:`rlvr.verifiers.parser` like any math answer.
 
-Matching rules: with units on both sides, dimensions must agree (else ``unit-mismatch``) and the
-response converted to the key's unit must be within 1% (or the request's tolerance) or round to
-the key at its significant figures. A bare number is compared with the key's number in the key's
-unit (and, when the row's ``unit`` carries a power of ten like ``10^3 m/s``, with the fully
-scaled value too). A unit on the response with none on the key compares numbers.
+Spellings: every pint prefix on every pint unit (``dam``, ``mΩ``, ``µs``, ``GPa``), LaTeX forms
+(``\\mathrm{m/s^2}``, ``\\text{ m s}^{-1}``, ``\\frac{kg}{s}``), siunitx (``\\SI{2}{\\kilo\\gram}``),
+dioptres (``D``, ``dpt``), imperial units (``lb``, ``ft``, ``mph``, ``°F`` as an offset scale) and
+Chinese unit names glued to the number (``4000千克``, ``10米每秒``, ``2平方米``).
+
+Matching rules (precision first: a wrong acceptance is a reward the policy learns to hack):
+
+* With units on both sides, dimensions must agree (else ``unit-mismatch``), and so must the power
+  of angle, which pint leaves out of the dimension because it counts the radian as dimensionless:
+  ``45 rad`` against ``45 electrons`` or ``5 Hz`` against ``5 rad/s`` is a mismatch, while
+  ``\\frac{\\pi}{4} rad`` against ``45°`` is converted and equal. The response converted to the
+  key's unit must be within 1% (or the request's tolerance) or round to the key at the key's
+  significant figures; with the request's ``sig_figs`` set, only rounding both to that many
+  figures decides.
+* A number followed by a word that is no unit (``9.8 foo``, ``36 apples``) is ``unknown-unit``:
+  the word is never dropped to leave a bare number. The one exception is the row's own ``unit``
+  written back when pint cannot read it either (``4.8 d`` for a row whose unit is ``d``).
+* A bare number is compared with the key's number in the key's unit (the question named the
+  unit), and, when the row's ``unit`` carries a power of ten like ``10^3 m/s``, with the fully
+  scaled value too. A unit on the response with none on the key compares numbers.
+
+The registry is built once per process and only when a unit must be resolved; plain keys never
+build it, so the caller's stage 1 stays free of it (tests/test_verify_units.py checks this).
 """
 
 from __future__ import annotations
@@ -24,15 +42,17 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from rlvr.verifiers import verdict as R
 from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType
 from rlvr.verifiers.extraction import extract
-from rlvr.verifiers.evaluator import EvalError, TooLarge, Value, as_complex, evaluate
+from rlvr.verifiers.evaluator import EvalError, TooLarge, Value, as_complex, close, evaluate
 from rlvr.verifiers.normalization import MAX_ANSWER_CHARS, clean_latex, compact
-from rlvr.verifiers.numeric import equation_value, significant_figures, tolerance_for
+from rlvr.verifiers.numeric import EXACT_REL_TOL, equation_value, significant_figures, tolerance_for
 from rlvr.verifiers.parser import ParseError, parse
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
@@ -42,7 +62,24 @@ _ALIASES = {
     "l": "liter", "G": "gauss_si", "AU": "astronomical_unit", "Å": "angstrom", "°": "degree",
     "°C": "degC", "°F": "degF", "℃": "degC", "deg": "degree", "Ω": "ohm", "μ": "micro", "µ": "micro",
     "amu": "dalton", "cc": "cubic_centimeter", "percent": "percent",
+    # pint reads "dpt" as deci-pint and "D" as debye; in physics answers both are dioptres
+    "dpt": "dioptre", "D": "dioptre", "lb": "pound", "lbs": "pound", "rev": "revolution", "revs": "revolution",
 }
+# Chinese unit names (answers write them glued to the number: 4000千克). 每 ("per") and the
+# 平方/立方 ("square"/"cubic") prefixes are rewritten in _unit_prepare.
+_CJK_UNITS = {
+    "千克": "kilogram", "公斤": "kilogram", "克": "gram", "毫克": "milligram", "吨": "metric_ton",
+    "米": "meter", "千米": "kilometer", "公里": "kilometer", "厘米": "centimeter", "毫米": "millimeter",
+    "微米": "micrometer", "纳米": "nanometer", "秒": "second", "毫秒": "millisecond", "分钟": "minute",
+    "小时": "hour", "时": "hour", "天": "day", "牛": "newton", "牛顿": "newton", "千牛": "kilonewton",
+    "焦": "joule", "焦耳": "joule", "千焦": "kilojoule", "瓦": "watt", "瓦特": "watt", "千瓦": "kilowatt",
+    "帕": "pascal", "帕斯卡": "pascal", "千帕": "kilopascal", "伏": "volt", "伏特": "volt",
+    "安": "ampere", "安培": "ampere", "毫安": "milliampere", "欧": "ohm", "欧姆": "ohm",
+    "库": "coulomb", "库仑": "coulomb", "赫": "hertz", "赫兹": "hertz", "特斯拉": "tesla",
+    "开": "kelvin", "开尔文": "kelvin", "摄氏度": "degC", "度": "degree", "弧度": "radian",
+    "升": "liter", "毫升": "milliliter", "摩尔": "mole", "电子伏特": "electron_volt", "千瓦时": "kilowatt_hour",
+}
+_CJK = "\u3400-\u9fff"
 # Things counted are numbers, not dimensions: "2.00 \\times 10^{10} electrons" is 2.00e10.
 _COUNT_WORDS = {
     "electron", "atom", "photon", "molecule", "particle", "nucleus", "nuclei", "ion", "proton", "neutron",
@@ -51,9 +88,14 @@ _COUNT_WORDS = {
 # Words that are prose, not units, although pint would accept some of them (e = elementary charge).
 _NOT_UNITS = {"e", "i", "a", "at", "are", "is", "or", "and", "of", "to", "for", "by", "the", "as", "it", "x"}
 # Single letters are variables (2B, 3k) unless they are the usual SI symbols.
-_SINGLE_LETTER_UNITS = set("msgKANJWVCFTHSLlhcGMΩ°Å℃")
-_IDENT_RE = re.compile(r"^[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103]+$")
-_UNIT_TOKEN_RE = re.compile(r"\s*(?:(?P<id>°[CF]?|[A-Za-z\u00b5\u03bc\u03a9\u00c5\u2103]+)|(?P<num>\d+(?:\.\d+)?)|(?P<ch>[-+*/^()]))")
+_SINGLE_LETTER_UNITS = set("msgKANJWVCFTHSLlhcGMΩ°Å℃Dt")
+# Letters that are units only when written apart from their number: "4 t" is four tonnes, while
+# "4t" is a math key in t (and "2D" a dimension count).
+_SPACED_ONLY_UNITS = {"t", "D"}
+_IDENT_RE = re.compile(rf"^(?:[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103]+|[{_CJK}]+)$")
+_UNIT_TOKEN_RE = re.compile(
+    rf"\s*(?:(?P<id>°[CF]?|[A-Za-z\u00b5\u03bc\u03a9\u00c5\u2103]+|[{_CJK}]+)|(?P<num>\d+(?:\.\d+)?)|(?P<ch>[-+*/^()]))"
+)
 _LATEX_UNITS = (
     (re.compile(r"\\(?:mu|upmu|textmu|micro)(?![a-zA-Z])"), "µ"), (re.compile(r"\\Omega(?![a-zA-Z])"), "Ω"),
     (re.compile(r"\\AA(?![a-zA-Z])|\\mathring\s*\{?\s*A\s*\}?"), "Å"), (re.compile(r"\\(?:cdot|times)(?![a-zA-Z])"), "*"),
@@ -71,11 +113,16 @@ def ureg() -> Any:
 
     reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     reg.define("gauss_si = 1e-4 * tesla")
+    reg.define("dioptre = 1 / meter = _ = diopter")
     return reg
 
 
 @functools.lru_cache(maxsize=4096)
 def _unit(name: str) -> Any:
+    if _CJK_CHAR_RE.match(name):  # pint has no CJK names: only the table's are units
+        if name not in _CJK_UNITS:
+            raise UnitError(name)
+        return ureg().Unit(_CJK_UNITS[name])
     if name in _NOT_UNITS or not _IDENT_RE.match(name) or len(name) == 1 and name not in _SINGLE_LETTER_UNITS:
         raise UnitError(name)
     name = _ALIASES.get(name, name)
@@ -105,7 +152,15 @@ def _unit_prepare(text: str) -> str:
     text = re.sub(r"\{\s*([µμ])\s*\}", r"\1", text)
     text = re.sub(r"([µμ])\s*\{\s*([A-Za-z]+)\s*\}", r"\1\2", text)
     text = re.sub(r"([µμ])\s+(?=[A-Za-z])", r"\1", text)
+    for _ in range(3):  # \frac{kg}{s} is kg/s; innermost first, so \frac{\frac{J}{kg}}{K} takes two passes
+        text = _UNIT_FRAC_RE.sub(r"((\1)/(\2))", text)
+    text = _CJK_POWER_RE.sub(lambda m: f"{m.group(2)}^{_CJK_POWERS[m.group(1)]}", text).replace("每", "/")
     return text.replace("{", "(").replace("}", ")").replace("·", "*")
+
+
+_UNIT_FRAC_RE = re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_CJK_POWERS = {"平方": 2, "立方": 3}
+_CJK_POWER_RE = re.compile(rf"(平方|立方)([{_CJK}]+?)(?=每|$|[^{_CJK}])")
 
 
 class _UnitParser:
@@ -181,12 +236,15 @@ class _UnitParser:
         raise UnitError(value or kind)
 
 
+_SIGN_OUTSIDE_EXPONENT_RE = re.compile(r"(?<![\^(])[-+]")
+
+
 @functools.lru_cache(maxsize=4096)
 def parse_unit(text: str) -> Unit:
     """Parse a unit string (LaTeX or plain) into a :class:`Unit`; raise :class:`UnitError`."""
     prepared = _unit_prepare(text).strip()
-    if not prepared or len(prepared) > 200:
-        raise UnitError(text)
+    if not prepared or len(prepared) > MAX_PART_CHARS or _SIGN_OUTSIDE_EXPONENT_RE.search(prepared.replace(" ", "")):
+        raise UnitError(text)  # a sum (17t - 10) is no unit: rejected before any name reaches pint
     parser = _UnitParser(prepared)
     scale, units = parser.product()
     if parser.peek()[0] != "eof":
@@ -204,11 +262,28 @@ def _has_offset(units: Any) -> bool:
 
 
 _SPLIT_START_RE = re.compile(
-    r"(?<=[\d}).\s])\s*(?=[\s{]*(?:[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103\u2032(]|\\(?:mu|upmu|textmu|micro|Omega|AA|prime)(?![a-zA-Z])))"
+    r"(?<=[\d}).\s])\s*(?=[\s{]*(?:[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103\u2032(" + _CJK + r"]"
+    r"|\\(?:mu|upmu|textmu|micro|Omega|AA|prime|frac)(?![a-zA-Z])))"
 )
 # Unit vectors and siunitx: (0.829 N) \hat{i} is 0.829 N; \SI{3}{\micro C} is 3 \micro C.
 _HAT_RE = re.compile(r"\\(?:hat|vec|mathbf)\s*(?:\{\s*(?:\\math(?:rm|bf)\s*)?\{?\s*[ijkxyzn]\s*\}?\s*\}|[ijk](?![A-Za-z]))")
 _SI_RE = re.compile(r"\\(?:SI|qty)\s*\{([^{}]*)\}\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+_SI_UNIT_RE = re.compile(r"\\(?:si|unit)\s*\{((?:[^{}]|\{[^{}]*\})*)\}")
+# siunitx macros: \kilo\gram is kilogram, \per divides, \squared squares what precedes it.
+_SI_PREFIX_RE = re.compile(
+    r"\\(quecto|ronto|yocto|zepto|atto|femto|pico|nano|micro|milli|centi|deci|deca|deka|hecto|kilo|mega|giga|tera|"
+    r"peta|exa|zetta|yotta|ronna|quetta)\s*\\(?=[a-zA-Z])"
+)
+_SI_POWER_RE = re.compile(r"\\(square|cubic)\s*\\([a-zA-Z]+)")
+_SI_MACROS = {"per": "/", "squared": "^2", "cubed": "^3", "degreeCelsius": "degC", "celsius": "degC"}  # others: pint's names
+_SI_MACRO_RE = re.compile(r"\\([a-zA-Z]+)")
+
+
+def _siunitx(unit: str) -> str:
+    """A siunitx unit argument (``\\kilo\\meter\\per\\second\\squared``) as plain unit text."""
+    unit = _SI_PREFIX_RE.sub(r"\1", unit)
+    unit = _SI_POWER_RE.sub(lambda m: f"\\{m.group(2)}^{2 if m.group(1) == 'square' else 3}", unit)
+    return _SI_MACRO_RE.sub(lambda m: f" {_SI_MACROS.get(m.group(1), m.group(1))} ", unit)
 
 
 @dataclass(frozen=True)
@@ -222,30 +297,68 @@ def _number(text: str) -> Value:
     return evaluate(equation_value(parse(text, cleaned=True)))
 
 
+MAX_PART_CHARS = 200  # the number, and the unit, of a quantity are each shorter than this
+
+
+def _number_splits(text: str) -> Iterator[tuple[str, str, bool]]:
+    """(number text, what follows, written apart) for each place where a real number is followed
+    by something that starts like a unit, leftmost first; both parts at most
+    :data:`MAX_PART_CHARS` long, so the cost is bounded whatever the answer's length."""
+    text = _HAT_RE.sub(" ", text)
+    text = _SI_RE.sub(lambda m: f"{m.group(1)} {_siunitx(m.group(2))}", text)
+    text = _SI_UNIT_RE.sub(lambda m: f" {_siunitx(m.group(1))}", text)
+    cleaned = clean_latex(text, keep_degrees=True)
+    for _ in range(3):
+        cleaned = re.sub(r"\\(?:mathrm|text|rm)(?![a-zA-Z])", "", cleaned)
+    cleaned = re.sub(r"(?<=\d)\s*\*\s*(?=[A-Za-z(])", " ", cleaned.strip().rstrip(";,.。").strip())  # 12.3*m/s
+    if cleaned.startswith("(") and cleaned.endswith(")") and cleaned.count("(") == 1:
+        cleaned = cleaned[1:-1].strip()  # (0.829 N)
+    for m in _SPLIT_START_RE.finditer(cleaned):
+        if m.start() > MAX_PART_CHARS:
+            break  # heads only grow; without this every split of a 2,000-character answer is parsed
+        head, tail = cleaned[:m.start()].strip(), cleaned[m.end():].strip()
+        if not head or not tail or len(tail) > MAX_PART_CHARS:
+            continue
+        try:
+            value = _real(_number(head))
+        except (ParseError, EvalError):
+            continue
+        if math.isfinite(value):
+            yield head, tail, m.end() > m.start() or cleaned[m.start() - 1].isspace()
+
+
 @functools.lru_cache(maxsize=4096)
 def split_quantity(text: str) -> tuple[str, str] | None:
     """Split ``"2.9 \\times 10^{-11} C"`` into (number text, unit text); None when not a quantity."""
     if len(text) > MAX_ANSWER_CHARS:
         return None
-    text = _SI_RE.sub(r"\1 \2", _HAT_RE.sub(" ", text))
-    cleaned = clean_latex(text, keep_degrees=True)
-    for _ in range(3):
-        cleaned = re.sub(r"\\(?:mathrm|text|rm)(?![a-zA-Z])", "", cleaned)
-    cleaned = re.sub(r"(?<=\d)\s*\*\s*(?=[A-Za-z(])", " ", cleaned.strip().rstrip(";,.").strip())  # 12.3*m/s
-    if cleaned.startswith("(") and cleaned.endswith(")") and cleaned.count("(") == 1:
-        cleaned = cleaned[1:-1].strip()  # (0.829 N)
-    for m in _SPLIT_START_RE.finditer(cleaned):
-        head, tail = cleaned[:m.start()].strip(), cleaned[m.end():].strip()
-        if not head or not tail:
+    for head, tail, apart in _number_splits(text):
+        if tail in _SPACED_ONLY_UNITS and not apart:
             continue
         try:
             parse_unit(tail)
-            value = as_complex(_number(head))
-        except (UnitError, ParseError, EvalError):
+        except UnitError:
             continue
-        if value.imag == 0 and math.isfinite(value.real):
+        return head, tail
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def unread_unit(text: str) -> tuple[str, str] | None:
+    """(number text, what follows) of ``number + words`` text when no reading of the words is a
+    unit (``9.8 foo``, ``12 apples``): a unit the parser cannot read must fail the comparison
+    rather than vanish and leave a bare number. None when ``text`` is a quantity or has no such
+    tail."""
+    if len(text) > MAX_ANSWER_CHARS or split_quantity(text) is not None:
+        return None
+    for head, tail, _ in _number_splits(text):
+        if unit_after(" " + tail) is None and not _PROSE_TAIL_RE.match(tail):
             return head, tail
     return None
+
+
+# Words after a number that continue the sentence rather than name a unit ("36 and rising").
+_PROSE_TAIL_RE = re.compile(r"(?:and|or|so|which|because|since|if|when|then|is|are|was|as|for|the)\b", re.IGNORECASE)
 
 
 def parse_quantity(text: str) -> Quantity:
@@ -264,7 +377,10 @@ def bare_number_of(text: str) -> Value | None:
 
 
 def _real(v: Value) -> float:
-    c = as_complex(v)
+    try:
+        c = as_complex(v)
+    except OverflowError:  # 10^{400} is exact as a Fraction but has no float
+        raise TooLarge("beyond a float") from None
     if c.imag:
         raise EvalError("complex quantity")
     return c.real
@@ -280,12 +396,28 @@ def _in_unit(value: float, source: Unit, target: Unit) -> float | None:
     q = reg.Quantity(value * source.scale, source.units)
     if q.dimensionality != reg.Quantity(1, target.units).dimensionality:
         return None
+    if _angle_power(source.units) != _angle_power(target.units):
+        return None  # pint counts radians as dimensionless: 45 rad would otherwise equal 45 (a count)
     return float(q.to(target.units).magnitude) / target.scale
 
 
-_UNIT_END_RE = re.compile(r"(?=[\s,;.]|$)")
-_NUMBER_TAIL_RE = re.compile(
-    r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+)?"
+@functools.lru_cache(maxsize=1024)
+def _angle_power(units: Any) -> float:
+    """The power of angle in ``units`` (1 for °, rad/s and rpm; 2 for sr), which pint's
+    dimensionality leaves out because it treats the radian as dimensionless."""
+    power = 0.0
+    for name, exponent in units._units.items():
+        try:
+            base = ureg().get_base_units(name)[1]
+        except Exception:  # noqa: BLE001 - logarithmic units (Np, dB) have no plain base
+            continue
+        power += exponent * base._units.get("radian", 0)
+    return power
+
+
+_UNIT_END_RE = re.compile(r"(?=[\s,;.，。；、]|$)")
+_NUMBER_TAIL_RE = re.compile(  # not an exponent or an index: the 2 of m/s^2 or the 0 of v_0 is no answer
+    r"(?<![\^_])(?<![\^_]\{)(?<![\d.])-?(?:\d+(?:\.\d+)?|\.\d+)(?:\s*(?:\\times|\\cdot|\u00d7)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+)|[eE][-+]?\d+)?"
 )
 MAX_UNIT_CHARS = 60
 
@@ -296,10 +428,13 @@ def unit_after(text: str) -> str | None:
     gives None. Bounded: at most :data:`MAX_UNIT_CHARS` characters and a dozen parse attempts."""
     head = text[:MAX_UNIT_CHARS].split("\n", 1)[0].lstrip(" $~)}").replace("\\)", " ")
     head = head.split("$", 1)[0]
-    ends = sorted({m.start() for m in _UNIT_END_RE.finditer(head)}, reverse=True)[:12]
-    for end in ends:
+    ends = {m.start() for m in _UNIT_END_RE.finditer(head)}
+    ends.update(i + 1 for i, c in enumerate(head[:8]) if _CJK_CHAR_RE.match(c))  # 4000千克的物体: no spaces
+    for end in sorted(ends, reverse=True)[:12]:
         candidate = head[:end].strip()
         if not candidate or not (candidate[0].isalpha() or candidate[0] in "\\{°µμΩÅ"):
+            continue
+        if candidate in _SPACED_ONLY_UNITS and not text[:1].isspace():
             continue
         try:
             if parse_unit(candidate).units is not None:
@@ -316,8 +451,29 @@ def with_unit(text: str, found: str) -> str:
     pos = text.rfind(found, max(0, len(text) - 20_000))
     if pos < 0:
         return found
-    unit = unit_after(text[pos + len(found):])
-    return f"{found} {unit}" if unit else found
+    return found + _unit_or_word(text[pos + len(found):])
+
+
+_CJK_CHAR_RE = re.compile(f"[{_CJK}]")
+# A word written right after a number, where a unit would stand (\mathrm{} and \text{} included).
+_WORD_AFTER_RE = re.compile(
+    rf"^(?:[ \t~]|\\[,;:! ])*(?:\\(?:mathrm|text|rm|mbox|operatorname)\s*\{{\s*)?([A-Za-z\u00b5\u03bc\u03a9]+|[{_CJK}]+)"
+)
+
+
+def _unit_or_word(text: str) -> str:
+    """What to keep of ``text`` (what follows a number): the unit that opens it (with a space
+    before it), else the word standing where a unit would, as written (`` foo`` in ``9.8 foo``,
+    ``t`` in ``4t``), so that a unit the parser cannot read reaches the comparison and fails it
+    instead of vanishing. Empty when neither follows; words that continue the sentence
+    (``36 and``) do not count."""
+    unit = unit_after(text)
+    if unit is not None:
+        return f" {unit}"
+    m = _WORD_AFTER_RE.match(text[:MAX_UNIT_CHARS])
+    if m is None or _PROSE_TAIL_RE.fullmatch(m.group(1)):
+        return ""
+    return m.group(0)
 
 
 def last_quantity(text: str) -> str | None:
@@ -328,8 +484,21 @@ def last_quantity(text: str) -> str | None:
         pass
     if found is None:
         return None
-    unit = unit_after(text[found.end():])
-    return f"{found.group(0)} {unit}" if unit else found.group(0)
+    return found.group(0) + _unit_or_word(text[found.end():])
+
+
+_LIST_SEPARATOR_RE = re.compile(r"[,;]|\b(?:and|or)\b")
+
+
+def _ends_with_list(text: str) -> bool:
+    """Whether the last two numbers of ``text`` are items of a list or a hedge (``45°, 90°``,
+    ``3 m or 4 m``) rather than steps of a derivation (``= 2.68 \\times 10^{12} m (1 - 0.967) =
+    8.8 \\times 10^{10} m``), whose last value is its answer."""
+    numbers = list(_NUMBER_TAIL_RE.finditer(text, max(0, len(text) - 5000)))
+    if len(numbers) < 2:
+        return False
+    between = text[numbers[-2].end():numbers[-1].start()]
+    return _LIST_SEPARATOR_RE.search(between) is not None
 
 
 def _has_unit(text: str) -> bool | None:
@@ -355,6 +524,8 @@ class QuantityType(AnswerType):
             return found
         if state is False:
             return with_unit(req.response, found)
+        if _ends_with_list(found):
+            return found  # compared whole: the last item of 45°, 90° is not the answer
         return last_quantity(found) or found
 
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
@@ -383,8 +554,17 @@ class QuantityType(AnswerType):
         except TooLarge:
             return Verdict(False, extracted, R.TOO_LARGE)
         except (ParseError, EvalError, UnitError):
-            return Verdict(False, extracted, R.UNPARSABLE)
+            unread = unread_unit(extracted)
+            if unread is None:
+                return Verdict(False, extracted, R.UNPARSABLE)
+            if key.unit is not None or compact(unread[1]) != compact(req.unit or ""):
+                return Verdict(False, extracted, R.UNKNOWN_UNIT)
+            # the key's own unit, which pint does not know either (4.8 d for a row whose unit is d)
+            resp, value = Quantity(_number(unread[0]), None, unread[0]), _real(_number(unread[0]))
         tol = tolerance_for(key.value_text, req, quantity=True)
+        if _integer_key(key.value, req) and (resp.unit is None or key.unit is None or resp.unit == key.unit):
+            ok = _exact(resp.value, key.value)
+            return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
         if resp.unit is None or key.unit is None:
             candidates = [key_value]
             if key.unit is not None and key.unit.scale != 1.0:
@@ -396,6 +576,19 @@ class QuantityType(AnswerType):
             return Verdict(False, extracted, R.UNIT_MISMATCH)
         ok = tol.match(converted, key_value, significant_figures(resp.value_text)[0] if resp.unit == key.unit else 0)
         return Verdict(ok, extracted, R.EQUAL if ok else R.MISMATCH)
+
+
+def _integer_key(key: Value, req: VerifyRequest) -> bool:
+    """An integer key with no tolerance requested: the integer-key policy applies to a response in
+    the key's own unit (89.99° is not 90°, nor 5.04 m/s 5 m/s), while a converted response keeps
+    the 1% (22.05 lb is 10 kg: the conversion of a rounded value is never an integer)."""
+    return (isinstance(key, Fraction) and key.denominator == 1
+            and req.rel_tol is None and req.abs_tol is None and req.sig_figs is None)
+
+
+def _exact(value: Value, key: Value) -> bool:
+    """Equal for a rational response (2.0 is 2, 2.0000019 is not); float noise only otherwise."""
+    return value == key if isinstance(value, Fraction) else close(value, key, EXACT_REL_TOL)
 
 
 ANSWER_TYPES.register("quantity", QuantityType())
