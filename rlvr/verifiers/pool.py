@@ -4,7 +4,7 @@ The trainer verifies thousands of responses per step, from a thread, while gener
 ``concurrent.futures.ProcessPoolExecutor`` cannot cancel a running task, and ``signal.alarm``
 only works in a main thread, so this pool manages its workers itself:
 
-* Workers are subprocesses running :mod:`rlvr.verifiers.worker` (``python -m``), which works
+* Workers are subprocesses running :mod:`rlvr.verifiers.worker` (a fresh interpreter), which works
   from every place users call a reward function: daemonic ``multiprocessing`` workers and
   DataLoader workers (which may not have ``multiprocessing`` children), forked children, threads,
   scripts fed on stdin or run with ``-c`` and notebooks (nothing re-imports ``__main__``).
@@ -56,8 +56,11 @@ def _slow_after(timeout: float) -> float:
 
 def worker_command() -> list[str]:
     """The worker's command line: this interpreter, isolated from the caller's working directory
-    (``-P``, so a local file named like a module cannot shadow one), with this package importable."""
-    return [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else []), "-m", "rlvr.verifiers.worker"]
+    (``-P``, so a local file named like a module cannot shadow one), with this package importable.
+    ``-c`` rather than ``-m``: importing the package already imports the worker module, which
+    ``runpy`` would then run a second time."""
+    isolate = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *isolate, "-c", "from rlvr.verifiers.worker import main; main()"]
 
 
 def _worker_env() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""A verifier worker process: ``python -m rlvr.verifiers.worker``, run by the pool.
+"""A verifier worker process, started by the pool as a fresh interpreter running :func:`main`.
 
 Workers are plain subprocesses speaking length-prefixed JSON over their stdin/stdout rather than
 ``multiprocessing`` children: a subprocess may be started from a daemonic process (a
@@ -22,7 +22,6 @@ import json
 import os
 import signal
 import struct
-import sys
 import threading
 import time
 from dataclasses import asdict
@@ -134,6 +133,3 @@ def main() -> None:
         verdict = decide(pending_from_wire(message["pending"]))
         _write_all(fd_out, encode({"id": message["id"], "verdict": [verdict.correct, verdict.extracted, verdict.reason]}))
 
-
-if __name__ == "__main__":
-    sys.exit(main())
