@@ -132,10 +132,17 @@ def test_a_stuck_item_does_not_hold_up_another_batch() -> None:
 
 @pytest.mark.timeout(120)
 def test_workers_that_cannot_start_give_error_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    command = pool_module.worker_command
+    monkeypatch.setattr(pool_module, "START_RETRY_AFTER", 0.2)
     monkeypatch.setattr(pool_module, "worker_command", lambda: [sys.executable, "-c", "raise SystemExit(3)"])
     with VerifierPool(workers=1, timeout=2.0) as pool:
         verdicts = pool.submit(REQUESTS[:2]).result(timeout=60)
-    assert [v.reason for v in verdicts] == ["error:worker-start", "equal"]  # stage 1 still decides
+        assert [v.reason for v in verdicts] == ["error:worker-start", "equal"]  # stage 1 still decides
+        monkeypatch.setattr(pool_module, "worker_command", command)  # the cause goes away: it recovers
+        deadline = time.monotonic() + 60
+        while not pool.verify_many(REQUESTS[:1])[0].correct and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert pool.verify_many(REQUESTS[:1])[0].correct
 
 
 @pytest.mark.timeout(120)

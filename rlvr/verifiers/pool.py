@@ -258,12 +258,14 @@ class VerifierPool:
         idle = [w for w in self._workers if w.item is None]
         while len(self._workers) > wanted and idle:
             self._drop(idle.pop())
-        failing = self._start_failures >= MAX_START_FAILURES
-        if failing and not any(w.ready for w in self._workers):
+        if self._start_failures >= MAX_START_FAILURES and not any(w.ready for w in self._workers):
+            # Workers keep failing to start: what is queued gets an error verdict now rather
+            # than waiting, and a new start is tried only for new work, at most every few seconds.
+            asked = bool(self._queue)
             while self._queue:
                 item = self._queue.popleft()
                 item.job.fill(item.index, Verdict(False, item.pending.extracted, f"{R.ERROR}:worker-start"))
-            if now - self._last_failure < START_RETRY_AFTER or not self._inbox and not self._queue:
+            if not asked or now - self._last_failure < START_RETRY_AFTER:
                 return
         while len(self._workers) < wanted:
             try:
@@ -303,14 +305,12 @@ class VerifierPool:
 
     def _collect(self) -> None:
         now = time.monotonic()
-        # Wake for the next timeout or start deadline, and for events that change what may run:
-        # an item turning slow, the retry time after failed starts (only those still ahead).
+        # Wake for the next timeout or start deadline, and when an item turns slow (which lets
+        # another worker in); slow marks already passed are not events any more.
         deadlines = [w.since + w.item.timeout for w in self._busy()]  # type: ignore[union-attr]
         deadlines += [w.started + START_TIMEOUT for w in self._workers if not w.ready]
-        events = [w.since + _slow_after(w.item.timeout) for w in self._busy()]  # type: ignore[union-attr]
-        if self._start_failures >= MAX_START_FAILURES:
-            events.append(self._last_failure + START_RETRY_AFTER)
-        deadlines += [e for e in events if e > now]
+        slow = [w.since + _slow_after(w.item.timeout) for w in self._busy()]  # type: ignore[union-attr]
+        deadlines += [e for e in slow if e > now]
         timeout = max(0.0, min(deadlines) - now) if deadlines else None
         ready = wait([self._wake_r, *(w.fd for w in self._workers)], timeout=timeout)
         if self._wake_r in ready:
