@@ -69,6 +69,7 @@ def _pct(values: list[float], q: float) -> float:
 def bench_ours(cases: list[tuple[VerifyRequest, bool]], workers: int) -> dict:
     requests = [r for r, _ in cases]
     with VerifierPool(workers=workers) as pool:
+        pool.wait_ready(120)
         pool.verify_many(requests[:50])  # start-up (pint registry) is not a per-verdict cost
         start = time.perf_counter()
         verdicts = pool.verify_many(requests)

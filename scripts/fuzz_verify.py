@@ -36,11 +36,13 @@ _SYMBOLS = ("x", "y", "\\pi", "e", "i", "A", "C", "\\infty", "n", "\\theta")
 _UNARY = ("\\sqrt{{{a}}}", "{a}!", "({a})!", "-{a}", "{{{a}}}", "({a})", "\\left({a}\\right)", "\\sin({a})",
           "\\log({a})", "{a}\\%", "\\text{{{a}}}", "{a} m/s^2", "{a}^\\circ", "|{a}|", "\\overline{{{a}}}")
 _BINARY = ("{a}+{b}", "{a}-{b}", "{a} \\pm {b}", "\\frac{{{a}}}{{{b}}}", "{a}^{{{b}}}", "{a} \\cdot {b}", "{a}, {b}",
-           "{a} = {b}", "{a} < {b}", "[{a}, {b})", "\\binom{{{a}}}{{{b}}}", "\\log_{{{a}}} {b}", "{a} \\times 10^{{{b}}}",
+           "{a} = {b}", "{a} < {b}", "[{a}, {b})", "\\binom{{{a}}}{{{b}}}", "\\log_{{{a}}} {b}",
+           "{a} \\times 10^{{{b}}}",
            "\\begin{{pmatrix}}{a} & {b}\\end{{pmatrix}}", "\\{{{a}, {b}\\}}", "{a} \\cup {b}", "{a}{b}")
 _RESPONSES = (
     "\\boxed{{{a}}}", "\\boxed{{{a}}} or \\boxed{{{b}}}", "The answer is {a}.", "#### {a}", "{a}", "Answer: {a}",
-    "<answer>{a}</answer>", "The answer is {a}. Wait, no, that's wrong.", "\\boxed{{not {a}}}", "$\\boxed{{{a}}}$ and $\\boxed{{{b}}}$",
+    "<answer>{a}</answer>", "The answer is {a}. Wait, no, that's wrong.", "\\boxed{{not {a}}}",
+    "$\\boxed{{{a}}}$ and $\\boxed{{{b}}}$",
     "So we get ${a}$ and then ${b}$.", "The final answer is $\\boxed{{{a}}}$. I hope it is correct.", "\\boxed{{{a}",
     "\\fbox{{{a}}}", "We have {b} apples, so {a}", "Thus $x = {a}$, i.e. $x \\approx {b}$.",
 )
@@ -110,6 +112,10 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
     prepare(VerifyRequest("\\boxed{1 m}", "1 m"))  # pint's registry is built once per process, not per item
     start = time.perf_counter()
 
+    def too_slow(stage: int, seconds: float, req: VerifyRequest) -> None:
+        with lock:
+            over.append({"stage": stage, "seconds": round(seconds, 2), "response": req.response[:200], "key": req.answer[:100]})
+
     def record(verdict: Verdict) -> None:
         with lock:
             reasons[verdict.reason] += 1
@@ -126,11 +132,11 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
             return
         seconds = time.perf_counter() - t
         if seconds > timeout + margin:
-            with lock:
-                over.append({"stage": 2, "seconds": round(seconds, 2), "response": req.response[:200], "key": req.answer[:100]})
+            too_slow(2, seconds, req)
         record(verdict)
 
     with VerifierPool(workers=workers, timeout=timeout) as pool, ThreadPoolExecutor(workers) as threads:
+        pool.wait_ready(120)  # the first items must not time the workers' interpreter start-up
         in_flight: collections.deque = collections.deque()
         for _ in range(n):
             req = generate(rng)
@@ -142,7 +148,7 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
                 continue
             seconds = time.perf_counter() - t
             if seconds > margin:
-                over.append({"stage": 1, "seconds": round(seconds, 2), "response": req.response[:200], "key": req.answer[:100]})
+                too_slow(1, seconds, req)
             if isinstance(first, Verdict):
                 record(first)
                 continue

@@ -163,6 +163,7 @@ class VerifierPool:
         self._start_failures = 0
         self._last_failure = 0.0
         self._failure: BaseException | None = None
+        self._started = threading.Event()  # set once the first workers and the spare are ready
         self._closing = False
         self.closed = False
         self._thread = threading.Thread(target=self._run, name="rlvr-verifier-pool", daemon=True)
@@ -179,6 +180,11 @@ class VerifierPool:
     def run_pending(self, pending: list[Pending], timeout: float | None = None) -> list[Verdict]:
         """Stage 2 only, for requests whose stage 1 already ran in the caller."""
         return self._enqueue(("pending", pending, self.timeout if timeout is None else timeout)).result()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the workers (and the spare) have started; False if ``timeout`` ran out.
+        For benchmarks, whose first items would otherwise measure interpreter start-up."""
+        return self._started.wait(timeout)
 
     def usable(self) -> bool:
         """Whether this process may still submit work (not closed, not failed, not inherited by fork)."""
@@ -253,7 +259,8 @@ class VerifierPool:
         return min(self.size + slow, 2 * self.size)
 
     def _maintain(self, now: float) -> None:
-        """Keep ``capacity`` workers plus one spare started, retire surplus idle ones, and turn repeated start failures into error verdicts."""
+        """Keep ``capacity`` workers plus one spare started, retire surplus idle ones, and turn
+        repeated start failures into error verdicts."""
         wanted = self._capacity(now) + 1
         idle = [w for w in self._workers if w.item is None]
         while len(self._workers) > wanted and idle:
@@ -280,7 +287,7 @@ class VerifierPool:
 
     def _assign(self, now: float) -> None:
         allowed = self._capacity(now) - len(self._busy())
-        for worker in self._workers:
+        for worker in list(self._workers):
             if allowed <= 0 or not self._queue:
                 return
             if worker.ready and worker.item is None:
@@ -335,6 +342,8 @@ class VerifierPool:
                     if "ready" in frame:
                         worker.ready = True
                         self._start_failures = 0
+                        if sum(w.ready for w in self._workers) > self.size:
+                            self._started.set()
                     elif worker.item is not None and frame.get("id") == worker.item_id:
                         correct, extracted, reason = frame["verdict"]
                         self._finish(worker, Verdict(bool(correct), extracted, str(reason)))

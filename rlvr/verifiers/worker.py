@@ -131,5 +131,6 @@ def main() -> None:
             return
         message = json.loads(body)
         verdict = decide(pending_from_wire(message["pending"]))
-        _write_all(fd_out, encode({"id": message["id"], "verdict": [verdict.correct, verdict.extracted, verdict.reason]}))
+        answer = {"id": message["id"], "verdict": [verdict.correct, verdict.extracted, verdict.reason]}
+        _write_all(fd_out, encode(answer))
 
