@@ -146,6 +146,17 @@ def test_workers_that_cannot_start_give_error_verdicts(monkeypatch: pytest.Monke
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("then", ["os._exit(1)", "os.write(1, b'garbage, not a frame')"])
+def test_a_worker_that_dies_or_babbles_mid_item_gives_an_error_verdict(monkeypatch: pytest.MonkeyPatch, then: str) -> None:
+    worker = ("import json, os, struct, time; ready = json.dumps({'ready': 1}).encode(); "
+              f"os.write(1, struct.pack('>I', len(ready)) + ready); os.read(0, 1 << 20); {then}; time.sleep(60)")
+    monkeypatch.setattr(pool_module, "worker_command", lambda: [sys.executable, "-c", worker])
+    with VerifierPool(workers=1, timeout=30.0) as pool:
+        verdicts = pool.submit([REQUESTS[0], REQUESTS[1], REQUESTS[0]]).result(timeout=60)
+    assert [v.reason for v in verdicts] == ["error:worker-died", "equal", "error:worker-died"]
+
+
+@pytest.mark.timeout(120)
 def test_a_failed_dispatcher_fails_every_call_instead_of_hanging() -> None:
     pool = VerifierPool(workers=1)
     try:

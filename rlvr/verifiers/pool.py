@@ -330,7 +330,7 @@ class VerifierPool:
         for worker in list(self._workers):
             if worker.fd in ready:
                 try:
-                    frames = worker.receive()
+                    self._read(worker)
                 except (EOFError, OSError, ProtocolError):
                     if worker.item is not None:
                         self._finish(worker, Verdict(False, worker.item.pending.extracted, f"{R.ERROR}:worker-died"))
@@ -338,21 +338,29 @@ class VerifierPool:
                         self._start_failed(now)
                     self._drop(worker)
                     continue
-                for frame in frames:
-                    if "ready" in frame:
-                        worker.ready = True
-                        self._start_failures = 0
-                        if sum(w.ready for w in self._workers) > self.size:
-                            self._started.set()
-                    elif worker.item is not None and frame.get("id") == worker.item_id:
-                        correct, extracted, reason = frame["verdict"]
-                        self._finish(worker, Verdict(bool(correct), extracted, str(reason)))
             if worker.item is not None and now - worker.since > worker.item.timeout:
                 self._finish(worker, Verdict(False, worker.item.pending.extracted, R.TIMEOUT))
                 self._drop(worker)
             elif not worker.ready and now - worker.started > START_TIMEOUT:
                 self._start_failed(now)
                 self._drop(worker)
+
+    def _read(self, worker: _Worker) -> None:
+        """Handle what ``worker`` sent; ProtocolError for anything the protocol does not allow."""
+        for frame in worker.receive():
+            if "ready" in frame:
+                worker.ready = True
+                self._start_failures = 0
+                if sum(w.ready for w in self._workers) > self.size:
+                    self._started.set()
+            elif worker.item is not None and frame.get("id") == worker.item_id:
+                try:
+                    verdict = Verdict(**frame["verdict"])
+                except (KeyError, TypeError) as exc:
+                    raise ProtocolError(f"not a verdict: {exc}") from None
+                self._finish(worker, verdict)
+            else:
+                raise ProtocolError("an answer to no item")
 
     def _has_work(self) -> bool:
         return bool(self._inbox or self._queue or self._busy())

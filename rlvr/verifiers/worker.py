@@ -11,7 +11,7 @@ Frames are a 4-byte big-endian length followed by that many bytes of UTF-8 JSON:
 
 * worker to pool, once imports and warm-up are done: ``{"ready": pid}``;
 * pool to worker: ``{"id": n, "pending": {...}}`` (a :class:`~rlvr.verifiers.api.Pending`);
-* worker to pool: ``{"id": n, "verdict": [correct, extracted, reason]}``.
+* worker to pool: ``{"id": n, "verdict": {...}}`` (a :class:`~rlvr.verifiers.verdict.Verdict`).
 
 End of input (the pool closed the pipe or died) ends the worker.
 """
@@ -131,6 +131,5 @@ def main() -> None:
             return
         message = json.loads(body)
         verdict = decide(pending_from_wire(message["pending"]))
-        answer = {"id": message["id"], "verdict": [verdict.correct, verdict.extracted, verdict.reason]}
-        _write_all(fd_out, encode(answer))
+        _write_all(fd_out, encode({"id": message["id"], "verdict": asdict(verdict)}))
 
