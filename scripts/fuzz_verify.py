@@ -23,6 +23,7 @@ import argparse
 import collections
 import json
 import random
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -138,7 +139,11 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
     with VerifierPool(workers=workers, timeout=timeout) as pool, ThreadPoolExecutor(workers) as threads:
         pool.wait_ready(120)  # the first items must not time the workers' interpreter start-up
         in_flight: collections.deque = collections.deque()
-        for _ in range(n):
+        for done in range(n):
+            if done and done % 5000 == 0:  # a long run that is cut short still says how far it got
+                print(json.dumps({"progress": done, "escaped": sum(escaped.values()), "over_timeout": len(over),
+                                  "errors": dict(errors), "seconds": round(time.perf_counter() - start)}),
+                      file=sys.stderr, flush=True)
             req = generate(rng)
             t = time.perf_counter()
             try:
