@@ -7,7 +7,9 @@ only works in a main thread, so this pool manages its workers itself:
 * Workers are subprocesses running :mod:`rlvr.verifiers.worker` (a fresh interpreter), which works
   from every place users call a reward function: daemonic ``multiprocessing`` workers and
   DataLoader workers (which may not have ``multiprocessing`` children), forked children, threads,
-  scripts fed on stdin or run with ``-c`` and notebooks (nothing re-imports ``__main__``).
+  scripts fed on stdin or run with ``-c`` and notebooks (nothing re-imports ``__main__``). So a
+  worker sees the answer types of the package and of its ``rlvr.answer_types`` entry points, not
+  types registered at run time in the caller's ``__main__``.
 * A dispatcher thread runs stage 1 (:func:`rlvr.verifiers.api.prepare`: cheap, size-capped,
   never raising) for each request, sends the undecided rest to workers and collects results.
 * One item in flight per worker, so no item ever waits behind a slow one on the same worker.
@@ -41,7 +43,7 @@ from rlvr.verifiers.api import Pending, prepare
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
 from rlvr.verifiers.worker import ProtocolError, decode_frames, encode, pending_to_wire
 
-START_TIMEOUT = 120.0  # seconds a worker may take to import and warm up on a loaded machine
+START_TIMEOUT = 60.0  # seconds a worker may take to import and warm up (2-5 s on a loaded 2-core machine)
 MAX_START_FAILURES = 3  # consecutive failed starts before queued items get error verdicts
 START_RETRY_AFTER = 5.0  # seconds between start attempts once workers keep failing to start
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding ``rlvr/``
