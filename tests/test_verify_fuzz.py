@@ -19,7 +19,7 @@ from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
 from rlvr.verifiers.api import prepare
 
 TIMEOUT = 0.5
-MARGIN = 5.0  # start-up of a replacement worker on a loaded 2-core machine
+MARGIN = 10.0  # start-up of replacement workers on a loaded 2-core machine (2-5 s each)
 FUZZ = settings(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
