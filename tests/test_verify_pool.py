@@ -106,6 +106,9 @@ def test_stage1_exceptions_become_verdicts_and_the_pool_survives(pool: VerifierP
     ]
     verdicts = pool.submit(requests).result(timeout=60)
     assert [v.reason for v in verdicts] == ["ambiguous", "too-large", "equal", "equal"]
+    assert pool.submit([VerifyRequest("1" * 1_000_001, "1")]).result(timeout=60)[0].reason == "invalid-input"
+    with pytest.raises(RlvrError, match="known"):  # the caller's mistake fails its own batch only
+        pool.submit([VerifyRequest("1", "1", answer_type="nonsense")]).result(timeout=60)
     assert [v.correct for v in pool.submit(REQUESTS).result(timeout=60)] == EXPECTED
 
 
