@@ -109,6 +109,7 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
     errors: collections.Counter[str] = collections.Counter()
     reasons: collections.Counter[str] = collections.Counter()
     over: list[dict] = []
+    error_examples: list[dict] = []
     lock = threading.Lock()
     prepare(VerifyRequest("\\boxed{1 m}", "1 m"))  # pint's registry is built once per process, not per item
     start = time.perf_counter()
@@ -117,11 +118,12 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
         with lock:
             over.append({"stage": stage, "seconds": round(seconds, 2), "response": req.response[:200], "key": req.answer[:100]})
 
-    def record(verdict: Verdict) -> None:
+    def record(verdict: Verdict, req: VerifyRequest) -> None:
         with lock:
             reasons[verdict.reason] += 1
             if verdict.reason.startswith("error"):
                 errors[verdict.reason] += 1
+                error_examples.append({"reason": verdict.reason, "response": req.response[:300], "key": req.answer[:100]})
 
     def stage2(pool: VerifierPool, pending: object, req: VerifyRequest) -> None:
         t = time.perf_counter()
@@ -134,7 +136,7 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
         seconds = time.perf_counter() - t
         if seconds > timeout + margin:
             too_slow(2, seconds, req)
-        record(verdict)
+        record(verdict, req)
 
     with VerifierPool(workers=workers, timeout=timeout) as pool, ThreadPoolExecutor(workers) as threads:
         pool.wait_ready(120)  # the first items must not time the workers' interpreter start-up
@@ -155,7 +157,7 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
             if seconds > margin:
                 too_slow(1, seconds, req)
             if isinstance(first, Verdict):
-                record(first)
+                record(first, req)
                 continue
             in_flight.append(threads.submit(stage2, pool, first, req))
             while len(in_flight) >= workers:  # one call per worker at a time: no queueing
@@ -166,7 +168,7 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
         "inputs": n, "seed": seed, "workers": workers, "timeout_s": timeout, "margin_s": margin,
         "escaped_exceptions": sum(escaped.values()), "escaped_by_kind": dict(escaped),
         "over_timeout": len(over), "over_timeout_examples": over[:5],
-        "error_verdicts": dict(errors), "timeouts": reasons.get("timeout", 0),
+        "error_verdicts": dict(errors), "error_examples": error_examples[:5], "timeouts": reasons.get("timeout", 0),
         "reasons": dict(reasons.most_common()), "seconds": round(time.perf_counter() - start, 1),
     }
 

@@ -15,7 +15,7 @@ from conftest import script_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
+from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest, verify_inline
 from rlvr.verifiers.api import prepare
 
 TIMEOUT = 0.5
@@ -59,6 +59,12 @@ def test_the_pool_answers_every_item_within_its_timeout(
     verdict = fuzz_pool.submit([request]).result(timeout=TIMEOUT + MARGIN + 60)[0]
     assert time.perf_counter() - start < TIMEOUT + MARGIN, request
     assert not verdict.reason.startswith("error"), (request, verdict)
+
+
+def test_an_answer_without_a_value_is_a_mismatch_not_an_error() -> None:
+    """Found by the long fuzz run: ``(-i)!`` raised EvalError out of the comparison."""
+    verdict = verify_inline(VerifyRequest("Thus $x = 17$, i.e. $x \\approx \\theta \\times 10^{{x}} < -(i)!$.", "17"))
+    assert (verdict.correct, verdict.reason) == (False, "mismatch")
 
 
 @pytest.mark.timeout(120)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from rlvr.errors import RlvrError
 from rlvr.verifiers import verdict as R
 from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType, infer_type
-from rlvr.verifiers.evaluator import TooLarge
+from rlvr.verifiers.evaluator import EvalError, TooLarge
 from rlvr.verifiers.extraction import Ambiguous, key_answer, same_value
 from rlvr.verifiers.normalization import MAX_ANSWER_CHARS, InvalidInput, sanitize
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
@@ -70,12 +70,15 @@ def _is_list_key(answer: str) -> bool:
 
 def _failure(exc: BaseException, extracted: str | None) -> Verdict:
     """The verdict for an exception raised while verifying: a verifier bug is a wrong answer, not
-    a crash. A value beyond float range (OverflowError) or memory is too large to compare, and
-    nesting beyond the recursion limit is not a readable answer; the rest name the bug."""
+    a crash. A value beyond float range (OverflowError) or memory is too large to compare;
+    nesting beyond the recursion limit is not a readable answer; an answer without a value where
+    a comparison needed one (``(-i)!``, a division by zero) is not the key. The rest name the bug."""
     if isinstance(exc, RecursionError):
         return Verdict(False, extracted, R.UNPARSABLE)
     if isinstance(exc, (MemoryError, OverflowError, TooLarge)):
         return Verdict(False, extracted, R.TOO_LARGE)
+    if isinstance(exc, EvalError):
+        return Verdict(False, extracted, R.MISMATCH)
     return Verdict(False, extracted, f"{R.ERROR}:{type(exc).__name__}")
 
 
