@@ -10,13 +10,15 @@ another row's final answer so that both verdicts occur.
 * math-verify: ``verify(parse(gold), parse(pred))`` in this process, one case at a time
   (its ``signal.alarm`` timeouts need the main thread), which gives both figures.
 
-Prints ONE JSON line. Usage: ``python scripts/bench_verify.py [--data DIR] [--n 2000]``.
+Prints ONE JSON line, with the machine's CPU count and load average at the end of the run (on a
+shared machine the figures depend on it). Usage: ``python scripts/bench_verify.py [--data DIR] [--n 2000]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -67,6 +69,7 @@ def _pct(values: list[float], q: float) -> float:
 def bench_ours(cases: list[tuple[VerifyRequest, bool]], workers: int) -> dict:
     requests = [r for r, _ in cases]
     with VerifierPool(workers=workers) as pool:
+        pool.wait_ready(120)
         pool.verify_many(requests[:50])  # start-up (pint registry) is not a per-verdict cost
         start = time.perf_counter()
         verdicts = pool.verify_many(requests)
@@ -112,6 +115,7 @@ def main() -> None:
         "ours": ours, "math_verify": theirs,
         "throughput_ratio": round(ours["verdicts_per_s"] / theirs["verdicts_per_s"], 2),
         "p99_ratio": round(theirs["p99_ms"] / ours["p99_ms"], 2),
+        "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
     }))
 
 

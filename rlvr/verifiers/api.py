@@ -4,7 +4,10 @@ Verification runs in two stages so that the common case never leaves the caller'
 
 1. :func:`prepare` (caller side): sanitise the inputs, infer the answer type, extract the final
    answer and try the type's cheap decision (exact string after normalisation, plain numbers,
-   letters, text). Everything here is regex or small-integer work on bounded strings.
+   letters, text). Everything here is regex or small-integer work on size-capped strings; work
+   whose cost can explode (evaluating expressions, e.g. whether two different boxes hold the
+   same value) is left to stage 2, and an exception becomes that item's verdict, never the
+   caller's (or the pool's dispatcher thread's) problem.
 2. :func:`decide` (worker side): the full comparison (parser, evaluator, pint). It runs in a
    :class:`~rlvr.verifiers.pool.VerifierPool` worker process, which the pool kills and replaces
    when an item exceeds its timeout. That is a hard, process-level timeout: it works when the
@@ -20,9 +23,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from rlvr.errors import RlvrError
 from rlvr.verifiers import verdict as R
 from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType, infer_type
-from rlvr.verifiers.extraction import Ambiguous, key_answer
+from rlvr.verifiers.evaluator import EvalError, TooLarge
+from rlvr.verifiers.extraction import Ambiguous, key_answer, same_value
 from rlvr.verifiers.normalization import MAX_ANSWER_CHARS, InvalidInput, sanitize
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
@@ -37,6 +42,9 @@ class Pending:
     type_name: str
     extracted: str
     request: VerifyRequest
+    # The final boxes when they differ in text (the last is ``extracted``): stage 2 first checks
+    # that they hold one value, since that check evaluates expressions and can take any time.
+    hedge: tuple[str, ...] | None = None
 
 
 def _clean_request(req: VerifyRequest) -> VerifyRequest:
@@ -60,13 +68,39 @@ def _is_list_key(answer: str) -> bool:
     return node[0] in ("list", "set") and len(node[1]) > 1
 
 
+def _failure(exc: BaseException, extracted: str | None) -> Verdict:
+    """The verdict for an exception raised while verifying: a verifier bug is a wrong answer, not
+    a crash. A value beyond float range (OverflowError) or memory is too large to compare;
+    nesting beyond the recursion limit is not a readable answer; an answer without a value where
+    a comparison needed one (``(-i)!``, a division by zero) is not the key. The rest name the bug."""
+    if isinstance(exc, RecursionError):
+        return Verdict(False, extracted, R.UNPARSABLE)
+    if isinstance(exc, (MemoryError, OverflowError, TooLarge)):
+        return Verdict(False, extracted, R.TOO_LARGE)
+    if isinstance(exc, EvalError):
+        return Verdict(False, extracted, R.MISMATCH)
+    return Verdict(False, extracted, f"{R.ERROR}:{type(exc).__name__}")
+
+
 def prepare(req: VerifyRequest) -> Verdict | Pending:
+    """Stage 1 (see :func:`_prepare`). Whatever the response or key holds it returns a verdict;
+    only the caller's own mistakes (an unknown answer type or marker) raise :class:`RlvrError`."""
+    try:
+        return _prepare(req)
+    except RlvrError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see _failure
+        return _failure(exc, None)
+
+
+def _prepare(req: VerifyRequest) -> Verdict | Pending:
     """Stage 1: a verdict when it is cheap to reach, else what stage 2 needs.
 
     Several different final boxes are hedging, except when the key itself lists several
     answers: ``\\boxed{(2, 2)} and \\boxed{(6, 2)}`` is then one answer split over boxes, and
     is compared as the list it spells (which must still equal the key, so listing extra
-    candidates gains nothing)."""
+    candidates gains nothing). Boxes that differ only in spelling (``\\frac{1}{2}`` and
+    ``0.5``) are sent to stage 2 with the ``hedge`` to check there."""
     try:
         req = _clean_request(req)
     except InvalidInput:
@@ -74,16 +108,20 @@ def prepare(req: VerifyRequest) -> Verdict | Pending:
     req = replace(req, answer=key_answer(req.answer))
     type_name = infer_type(req)
     answer_type: AnswerType = ANSWER_TYPES.get(type_name)
+    hedge = None
     try:
         extracted = answer_type.extract(req)
     except Ambiguous as exc:
-        if not _is_list_key(req.answer):
-            return Verdict(False, None, R.AMBIGUOUS)
-        extracted = ", ".join(exc.candidates)
+        if _is_list_key(req.answer):
+            extracted = ", ".join(exc.candidates)
+        else:
+            hedge, extracted = tuple(exc.candidates), exc.candidates[-1]
     if extracted is None:
         return Verdict(False, None, R.NO_ANSWER)
-    if len(extracted) > MAX_ANSWER_CHARS:
+    if len(extracted) > MAX_ANSWER_CHARS or (hedge and sum(map(len, hedge)) > MAX_ANSWER_CHARS):
         return Verdict(False, extracted[:200], R.UNPARSABLE)
+    if hedge:
+        return Pending(type_name, extracted, req, hedge)
     quick = answer_type.quick(extracted, req)
     return quick if quick is not None else Pending(type_name, extracted, req)
 
@@ -91,13 +129,11 @@ def prepare(req: VerifyRequest) -> Verdict | Pending:
 def decide(pending: Pending) -> Verdict:
     """Stage 2: the full comparison. Never raises: a verifier bug is a wrong answer, not a crash."""
     try:
+        if pending.hedge and not all(same_value(b, pending.extracted) for b in pending.hedge[:-1]):
+            return Verdict(False, None, R.AMBIGUOUS)
         return ANSWER_TYPES.get(pending.type_name).check(pending.extracted, pending.request)
-    except RecursionError:
-        return Verdict(False, pending.extracted, R.UNPARSABLE)
-    except MemoryError:
-        return Verdict(False, pending.extracted, R.TOO_LARGE)
-    except Exception as exc:  # noqa: BLE001 - see docstring
-        return Verdict(False, pending.extracted, f"{R.ERROR}:{type(exc).__name__}")
+    except Exception as exc:  # noqa: BLE001 - see _failure
+        return _failure(exc, pending.extracted)
 
 
 def verify_inline(req: VerifyRequest) -> Verdict:
@@ -115,7 +151,7 @@ def _default_pool():  # noqa: ANN202 - returns VerifierPool (imported lazily: it
     from rlvr.verifiers.pool import VerifierPool
 
     with _DEFAULT_LOCK:
-        if _DEFAULT_POOL is None or _DEFAULT_POOL.closed:
+        if _DEFAULT_POOL is None or not _DEFAULT_POOL.usable():
             _DEFAULT_POOL = VerifierPool(workers=1)
             atexit.register(_DEFAULT_POOL.close)
         return _DEFAULT_POOL

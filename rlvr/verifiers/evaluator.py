@@ -54,7 +54,13 @@ _FUNCS = {
 
 
 def as_complex(v: Value) -> complex:
-    return complex(v) if isinstance(v, Fraction) else v
+    """``v`` as a complex float; :class:`TooLarge` (never OverflowError) beyond float range."""
+    if not isinstance(v, Fraction):
+        return v
+    try:
+        return complex(v)
+    except OverflowError:
+        raise TooLarge("beyond float range") from None
 
 
 def _check(v: Value) -> Value:
@@ -213,7 +219,12 @@ def close(a: Value, b: Value, rel_tol: float, abs_tol: float = 0.0) -> bool:
     """Tolerant equality; exact for two rationals when both tolerances are zero."""
     if isinstance(a, Fraction) and isinstance(b, Fraction) and rel_tol == 0 and abs_tol == 0:
         return a == b
-    ca, cb = as_complex(a), as_complex(b)
+    try:
+        ca, cb = as_complex(a), as_complex(b)
+    except TooLarge:  # a rational beyond float range (<320 nines>.5) is still a value
+        if isinstance(a, Fraction) and isinstance(b, Fraction):
+            return abs(a - b) <= max(Fraction(abs_tol), Fraction(rel_tol) * max(abs(a), abs(b)))
+        return False  # a float is finite here, so it is far from a value beyond float range
     if cmath.isinf(ca) or cmath.isinf(cb):
         return ca == cb
     diff = abs(ca - cb)

@@ -18,8 +18,10 @@ says it has none (:data:`NO_ANSWER_CUES`). An answer followed by a retraction
 (:data:`RETRACTION_CUES`) is taken back. docs/verifier_policy.md states the whole policy.
 
 Only the final answer counts. When the last two boxes are in the same closing stretch of text
-and differ, the response is hedging between answers and :class:`Ambiguous` is raised; a box
-stuffed with candidates is left to the comparison, which never equates a list with a scalar.
+and differ in text, :class:`Ambiguous` is raised; the caller decides whether they differ in value
+(:func:`same_value`) where a timeout bounds it, since evaluating arbitrary expressions can take
+exponential time. A box stuffed with candidates is left to the comparison, which never equates a
+list with a scalar.
 All scanning is ``rfind``/linear regex on bounded slices, so a 200,000-character response costs
 milliseconds.
 """
@@ -109,10 +111,12 @@ def _boxes(text: str, limit: int = 8) -> list[tuple[int, str]]:
     return out
 
 
-def _same_value(a: str, b: str) -> bool:
+def same_value(a: str, b: str) -> bool:
     """Two boxes say the same thing: equal text, or equal value (``15\\frac{39}{40}`` and
     ``\\frac{639}{40}``, ``2\\sqrt2`` and ``\\sqrt8``, ``(x+1)^2`` and ``x^2+2x+1``), compared with a
-    tolerance of float noise only. Imported lazily: the comparison modules import this one."""
+    tolerance of float noise only. Its cost is unbounded (``1 \\pm 1 \\pm ...`` doubles with each
+    term), so it runs only in a verifier worker, under the pool's timeout. Imported lazily: the
+    comparison modules import this one."""
     if compact(a) == compact(b):
         return True
     from rlvr.verifiers.numeric import Tolerance, parse_answer
@@ -145,7 +149,7 @@ def boxed(text: str) -> str | None:
     if not final:
         return None
     last = final[-1]
-    if any(not _same_value(b, last) for b in final[:-1]):
+    if any(compact(b) != compact(last) for b in final[:-1]):
         raise Ambiguous(final)
     return last
 

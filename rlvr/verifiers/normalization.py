@@ -18,6 +18,9 @@ import re
 
 #: Longest extracted answer the parsers accept; a final answer longer than this is not an answer.
 MAX_ANSWER_CHARS = 2000
+#: Longest response or key verified at all (several times any generation budget), so that every
+#: scan in the caller's process has a size bound even where a scan is not limited to a tail.
+MAX_INPUT_CHARS = 1_000_000
 
 
 class InvalidInput(ValueError):
@@ -33,6 +36,8 @@ def sanitize(value: object, what: str) -> str:
             raise InvalidInput(f"{what} is not valid UTF-8") from None
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be str, got {type(value).__name__}")
+    if len(value) > MAX_INPUT_CHARS:
+        raise InvalidInput(f"{what} is longer than {MAX_INPUT_CHARS} characters")
     if "\x00" in value:
         raise InvalidInput(f"{what} contains NUL bytes")
     try:

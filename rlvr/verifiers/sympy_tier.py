@@ -515,8 +515,8 @@ def _decide(extracted: str, answer: str) -> bool | None:
 
 def _warm() -> None:
     """Pay sympy's lazy imports and first-call caches (solvers, simplify) at import time, which is
-    in the pool's forkserver when it preloads this module, instead of inside the first item's
-    budget (a cold first inequality takes about a second)."""
+    in a pool worker before it reports ready, instead of inside the first item's budget (a cold
+    first inequality takes about a second)."""
     x = sympy.Symbol("x", real=True)
     sympy.solveset(sympy.Abs(x) <= 1, x, S.Reals)
     sympy.simplify(sympy.log(x**2) - sympy.sin(x) ** 2)
