@@ -100,12 +100,12 @@ HEDGE_BOMB = STUCK + " or \\boxed{4}"  # the same cost in the hedge check of two
 def test_stage1_exceptions_become_verdicts_and_the_pool_survives(pool: VerifierPool) -> None:
     requests = [
         VerifyRequest("\\boxed{171!} or \\boxed{4}", "4"),  # raised OverflowError in the dispatcher
-        VerifyRequest("The answer is " + "9" * 320 + ".5", "5"),  # likewise, from the float fast path
+        VerifyRequest("The answer is " + "9" * 320 + ".5", "5"),  # likewise, from the float fast path: now compared exactly
         VerifyRequest("\\boxed{" + "9" * 320 + ".5}", "9" * 320 + ".50"),  # beyond float range, still a value
         REQUESTS[1],
     ]
     verdicts = pool.submit(requests).result(timeout=60)
-    assert [v.reason for v in verdicts] == ["ambiguous", "too-large", "equal", "equal"]
+    assert [v.reason for v in verdicts] == ["ambiguous", "mismatch", "equal", "equal"]
     assert pool.submit([VerifyRequest("1" * 1_000_001, "1")]).result(timeout=60)[0].reason == "invalid-input"
     with pytest.raises(RlvrError, match="known"):  # the caller's mistake fails its own batch only
         pool.submit([VerifyRequest("1", "1", answer_type="nonsense")]).result(timeout=60)
