@@ -13,7 +13,9 @@ import pytest
 
 from rlvr.verifiers import VerifyRequest, verify_inline
 from rlvr.verifiers.choice import CONTRAST_CUES
-from rlvr.verifiers.extraction import ANSWER_PHRASES, NO_ANSWER_CUES, RETRACTION_CUES, cjk_value, extract
+from rlvr.verifiers.extraction import (
+    ANSWER_PHRASES, NEGATION_CUES, NO_ANSWER_CUES, RETRACTION_CUES, REVISION_CUES, cjk_value, extract,
+)
 
 Row = tuple[str, str, dict, bool]
 
@@ -56,6 +58,10 @@ PHRASES: list[Row] = [
 
 CHOICE: list[Row] = [
     ("D, it can't be A or B", "D", {}, True),
+    ("D, it can't be A or B because the charge is conserved.", "D", {}, True),
+    ("D, it can't be A or B because the charge is conserved.", "A", {}, False),
+    ("Answer: b", "B", {}, True),
+    ("Answer: b", "C", {}, False),
     ("D, it can't be A or B", "A", {}, False),
     ("B。不是 A", "B", {}, True),
     ("B。不是 A", "A", {}, False),
@@ -121,6 +127,15 @@ RETRACTION: list[Row] = [
     ("Wait, let me think. 2+3=5. The answer is \\boxed{5}.", "5", {"marker": "boxed"}, True),
     ("\\boxed{4}. Actually, I made an error: the answer is \\boxed{5}.", "5", {}, True),
     ("\\boxed{4}. Actually, I made an error: the answer is \\boxed{5}.", "4", {}, False),
+    ("Answer: C. Hmm, actually, that's wrong.", "C", {}, False),
+    # a revision cue that re-checks and keeps the answer takes nothing back
+    ("\\boxed{5}. Wait, let me double-check... yes.", "5", {"marker": "boxed"}, True),
+    ("\\boxed{5}. Wait, 2+3 = 5. Yes.", "5", {"marker": "boxed"}, True),
+    ("The answer is 5. Actually, let me verify: 2+3 = 5.", "5", {}, True),
+    # ... and one that arrives at another value replaces it
+    ("\\boxed{5}. Wait, 2+4 = 6.", "5", {"marker": "boxed"}, False),
+    ("\\boxed{5}. Wait, 2+4 = 6.", "6", {"marker": "boxed"}, False),
+    ("\\boxed{5}. Wait, no.", "5", {"marker": "boxed"}, False),
 ]
 
 HEDGES_AND_NEGATIONS: list[Row] = [
@@ -128,6 +143,9 @@ HEDGES_AND_NEGATIONS: list[Row] = [
     ("The answer is 3 or 4", "3", {}, False),
     ("\\boxed{not 5}", "5", {}, False),
     ("The answer is not 5", "5", {}, False),
+    ("The answer is definitely not 12.", "12", {}, False),
+    ("\\boxed{\\neg A}", "A", {}, False),
+    ("the number is not 10 which is 12", "12", {}, True),
 ]
 
 EXPONENTS: list[Row] = [
@@ -153,6 +171,13 @@ FALLBACK_AND_MARKERS: list[Row] = [
     ("The answer could be 12 or 17", "17", {}, False),
     ("It could be 12 or 17.", "12", {}, False),
     ("Adding 12 and 5 gives 17.", "17", {}, True),
+    # the fallback number must be stated as a result, not listed among the problem's data
+    ("I cannot solve this problem. The question mentions 3 apples and 4 oranges.", "4", {}, False),
+    ("This problem seems underspecified; there are 20 students and 5 groups.", "5", {}, False),
+    ("The problem gives 8 and 15; I could not finish the computation.", "15", {}, False),
+    ("Sorry, I can't help with that (problem 7).", "7", {}, False),
+    ("She has 3 apples and buys 4 more, so she has 7 apples.", "7", {}, True),
+    ("So she has 7 apples left.", "7", {}, True),
     # a declared marker is strict: no answer under it is no answer
     ("The answer is 42", "42", {"marker": "boxed"}, False),
     ("The answer is 17", "17", {"marker": "answer_colon"}, False),
@@ -217,7 +242,7 @@ def test_no_false_positives_and_positives_kept() -> None:
 def test_every_cue_list_covers_the_languages() -> None:
     for marker, forms in ANSWER_PHRASES.items():
         assert LANGUAGES <= set(forms), marker
-    for cues in (RETRACTION_CUES, NO_ANSWER_CUES, CONTRAST_CUES):
+    for cues in (RETRACTION_CUES, REVISION_CUES, NO_ANSWER_CUES, CONTRAST_CUES, NEGATION_CUES):
         assert LANGUAGES <= set(cues)
 
 

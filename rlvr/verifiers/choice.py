@@ -8,7 +8,7 @@ is mapped to its letter.
 
 Letters are taken only where they stand alone (``C``, ``(c)``, ``C.``); the article "A" and the
 pronoun "I" followed by a lowercase word are prose, not options. A response commits to the
-letters it writes before the first negation or contrast (:data:`CONTRAST_CUES`): ``D, it can't be
+letters it writes before the first negation or contrast (``NEGATION_CUES``, :data:`CONTRAST_CUES`): ``D, it can't be
 A or B`` answers D, ``B。不是 A`` answers B, and ``not A`` answers nothing. Several letters for a
 single-letter key are a hedge (reason ``ambiguous``).
 
@@ -23,13 +23,13 @@ import re
 
 from rlvr.verifiers import verdict as R
 from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType, is_choice_key
-from rlvr.verifiers.extraction import AND_WORDS, OR_WORDS, extract, is_bare
+from rlvr.verifiers.extraction import AND_WORDS, NEGATION_RE, OR_WORDS, after_retraction, extract, is_bare
 from rlvr.verifiers.normalization import clean_latex, compact, normalize_text
 from rlvr.verifiers.numeric import plain_value
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
 _RUN_RE = re.compile(r"^\s*\(?\s*([A-J]{1,10})\s*\)?\s*\.?\s*$")
-_LOWER_RE = re.compile(r"^\s*\(\s*([a-j])\s*\)\s*\.?\s*$")
+_LOWER_RE = re.compile(r"^\s*\(?\s*([a-j])\s*\)?\s*\.?\s*$")  # "(b)", or "b" alone as the whole answer
 # A bare "A" or "I" before a lowercase word is the article or the pronoun ("A cat", "I think"),
 # unless that word joins options ("A or B"); other letters, and "(A)", are options ("B is wrong").
 _JOINS = "|".join(OR_WORDS + AND_WORDS)
@@ -42,6 +42,8 @@ _TAIL_RE = re.compile(
     re.IGNORECASE,
 )
 _PAREN_RE = re.compile(r"\(([A-J])\)")
+# A response that opens with its letter: "D, it can't be A or B", "(C) since ...".
+_OPENING_RE = re.compile(r"^\s*\**\s*\(?([A-J])\)?\s*\**\s*(?:[.,:;)]|$)")
 # Letters joined as one answer: "A and B", "A or C", "A, B", "A 和 B" (a set, compared as a set).
 _LIST_RE = re.compile(
     r"^\s*\(?[A-J]\)?(?:\s*(?:,|/|&|(?<![^\W\d_])(?:" + _JOINS + r")(?![^\W\d_]))\s*\(?[A-J]\)?)+\s*\.?\s*$"
@@ -52,20 +54,21 @@ _OPTION_RE = re.compile(
     r"^\s*(?:\(([A-J])\)\s*|([A-J])[.:)]\s+|([A-J])\s+(?=[A-Z0-9$\\]))([\w$\\].*?)\s*$", re.DOTALL
 )
 _OPTION_START_RE = re.compile(r"\s*(?:\$|\\text\s*\{|\*)*\s*\(?[A-J]")
-# After these, letters are no longer the answer: a negation ("not A", "can't be B", "不是 A") or
-# a reason or contrast ("because", ";"). One list for every language.
+# After a negation (NEGATION_CUES: "not A", "can't be B", "不是 A") or one of these reasons or
+# contrasts ("because", ";"), letters are no longer the answer.
 CONTRAST_CUES: dict[str, tuple[str, ...]] = {
-    "en": (r"\bnot\b", r"\bcan'?t\b", r"\bcannot\b", r"\bisn'?t\b", r"\bnever\b", r"\brather than\b",
-           r"\binstead of\b", r"\bunlike\b", r"\bbecause\b", r"\bsince\b", r"\bexcept\b"),
-    "zh": (r"不是", r"而非", r"因为", r"不"),
-    "fr": (r"\bpas\b", r"\bnon\b", r"\bparce que\b"),
-    "es": (r"\bno\b", r"\bporque\b"),
-    "de": (r"\bnicht\b", r"\bkein", r"\bweil\b"),
-    "ru": (r"\bне\b", r"\bпотому что\b"),
-    "ja": (r"ではない", r"ではなく", r"なぜなら"),
+    "en": (r"\brather than\b", r"\binstead of\b", r"\bunlike\b", r"\bbecause\b", r"\bsince\b", r"\bexcept\b"),
+    "zh": (r"而非", r"因为"),
+    "fr": (r"\bparce que\b",),
+    "es": (r"\bporque\b",),
+    "de": (r"\bweil\b",),
+    "ru": (r"\bпотому что\b",),
+    "ja": (r"なぜなら",),
     "punctuation": (r"[;；。]",),
 }
-_CONTRAST_RE = re.compile("|".join(c for forms in CONTRAST_CUES.values() for c in forms), re.IGNORECASE)
+_CONTRAST_RE = re.compile(
+    "|".join([NEGATION_RE.pattern, *(c for forms in CONTRAST_CUES.values() for c in forms)]), re.IGNORECASE
+)
 
 
 def committed(text: str) -> str:
@@ -130,14 +133,17 @@ class ChoiceType(AnswerType):
         found = extract(req.response, req.marker, fallback=False)  # Ambiguous propagates
         if found is not None or not req.fallback or req.marker:
             return found
-        tail = req.response[-2000:]
+        tail = after_retraction(req.response, None)[-2000:]  # a retracted "Answer: C" is no answer
         last = None
         for last in _TAIL_RE.finditer(tail):  # noqa: B007 - the last statement of the answer wins
             pass
         if last is not None:
             return last.group(1)
         parens = _PAREN_RE.findall(tail)
-        return parens[-1] if parens and not is_bare(req.response) else None
+        if parens and not is_bare(req.response):
+            return parens[-1]
+        opening = _OPENING_RE.match(tail) if len(tail) == len(req.response) else None
+        return opening.group(1) if opening else None
 
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
         option = None if is_choice_key(req.answer) else option_key(req.answer)

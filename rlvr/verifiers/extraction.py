@@ -210,6 +210,21 @@ def prose_words(text: str) -> list[str]:
 
 _IS_RE = re.compile(r"\s(?:is|are|equals|was|be|=)\s", re.IGNORECASE)
 
+# Words that negate what follows: "not 12", "can't be A", "不是 A", "\neg A". A value written
+# after one is denied, not given. One list for every language (the choice type adds reasons).
+NEGATION_CUES: dict[str, tuple[str, ...]] = {
+    "en": (r"\bnot\b", r"\b\w+n['\u2019]t\b", r"\b(?:cant|isnt|arent|dont|doesnt|wont)\b", r"\bcannot\b",
+           r"\bnever\b", r"\bno longer\b"),
+    "zh": (r"不是", r"不"),
+    "fr": (r"\bpas\b", r"\bnon\b"),
+    "es": (r"\bno\b",),
+    "de": (r"\bnicht\b", r"\bkein"),
+    "ru": (r"\bне\b",),
+    "ja": (r"ではない", r"ではなく"),
+    "symbols": (r"\\neg(?![A-Za-z])", r"\\lnot(?![A-Za-z])", r"¬"),
+}
+NEGATION_RE = re.compile("|".join(c for forms in NEGATION_CUES.values() for c in forms), re.IGNORECASE)
+
 
 def distill(answer: str) -> str:
     """The value inside an answer sentence: ``"The largest $n$ is 34"`` gives ``34``, ``"Jane
@@ -228,7 +243,11 @@ def distill(answer: str) -> str:
     numbers = list(_NUMBER_RE.finditer(rest))
     if not numbers:
         return answer
-    return _number_text((numbers[0] if last_is else numbers[-1]).group(0))
+    value = numbers[0] if last_is else numbers[-1]
+    since = numbers[-2].end() if len(numbers) > 1 and not last_is else 0  # "not 10, it's 1,000" denies 10 only
+    if NEGATION_RE.search(rest, since, value.start()):
+        return answer  # "definitely not 12" denies 12: left whole, it reads as no value
+    return _number_text(value.group(0))
 
 
 def _tidy(answer: str) -> str:
@@ -413,17 +432,29 @@ def _default_order(text: str) -> tuple[str, ...]:
 # Cues are lowercase literals, found with str.rfind: a regex alternation of forty phrases costs a
 # millisecond per response, ten times the rest of extraction.
 RETRACTION_CUES: dict[str, tuple[str, ...]] = {
-    "en": ("wait", "actually", "on second thought", "scratch that", "correction:", "oops", "i made a mistake",
-           "i made an error", "my mistake", "i was wrong", "that's wrong", "that is wrong", "that's incorrect",
-           "that is incorrect", "that's not right", "that is not right", "this is wrong", "this is incorrect",
-           "let me recheck", "let me re-check", "let me reconsider", "let me redo", "let me recompute",
-           "let me recalculate"),
-    "zh": ("等等", "等一下", "不对", "错了", "其实", "更正", "我算错了"),
-    "fr": ("attendez", "en fait", "c'est faux", "je me suis trompé"),
-    "es": ("espera", "en realidad", "eso está mal", "eso es incorrecto", "me equivoqué"),
-    "de": ("warte", "eigentlich", "das ist falsch", "ich habe mich geirrt"),
-    "ru": ("подождите", "подожди", "на самом деле", "это неверно", "я ошибся"),
-    "ja": ("待って", "いや、", "実は", "間違えました", "間違いです"),
+    "en": ("scratch that", "correction:", "oops", "i made a mistake", "i made an error", "my mistake", "i was wrong",
+           "that's wrong", "that is wrong", "that's incorrect", "that is incorrect", "that's not right",
+           "that is not right", "this is wrong", "this is incorrect"),
+    "zh": ("不对", "错了", "更正", "我算错了"),
+    "fr": ("c'est faux", "je me suis trompé"),
+    "es": ("eso está mal", "eso es incorrecto", "me equivoqué"),
+    "de": ("das ist falsch", "ich habe mich geirrt"),
+    "ru": ("это неверно", "я ошибся"),
+    "ja": ("いや、", "間違えました", "間違いです"),
+}
+# A response revisiting its answer ("Wait", "Actually", "Let me recheck"): that takes nothing back
+# by itself, since reasoning models re-check answers they keep ("\boxed{5}. Wait, 2+3=5, yes").
+# It counts as a retraction when what follows it states another answer ("B. Actually, C.") or
+# opens with a denial ("Wait, no").
+REVISION_CUES: dict[str, tuple[str, ...]] = {
+    "en": ("wait", "actually", "on second thought", "let me recheck", "let me re-check", "let me reconsider",
+           "let me redo", "let me recompute", "let me recalculate"),
+    "zh": ("等等", "等一下", "其实"),
+    "fr": ("attendez", "en fait"),
+    "es": ("espera", "en realidad"),
+    "de": ("warte", "eigentlich"),
+    "ru": ("подождите", "подожди", "на самом деле"),
+    "ja": ("待って", "実は"),
 }
 # A response declaring that it has no answer: no number in it is one.
 NO_ANSWER_CUES: dict[str, tuple[str, ...]] = {
@@ -438,6 +469,7 @@ NO_ANSWER_CUES: dict[str, tuple[str, ...]] = {
     "ja": ("わかりません", "分かりません", "不明です"),
 }
 _RETRACTIONS = tuple(c for forms in RETRACTION_CUES.values() for c in forms)
+_REVISIONS = tuple(c for forms in REVISION_CUES.values() for c in forms)
 _NO_ANSWERS = tuple(c for forms in NO_ANSWER_CUES.values() for c in forms)
 _CUE_FINDS_MAX = 64  # occurrences inside longer words ("waiter") skipped per cue before giving up
 
@@ -503,7 +535,7 @@ def extract(text: str, marker: str | None = None, fallback: bool = True) -> str 
 
     ``3.0 x 10^8`` is written back as ``3.0 \\times 10^8``: the letter x is a variable to the
     parser, and the answer's exponent must not become the answer."""
-    found = _extract(_after_retraction(text, marker), marker, fallback)
+    found = _extract(after_retraction(text, marker), marker, fallback)
     return _TIMES_TEN_RE.sub(r" \\times ", found) if found is not None else None
 
 
@@ -533,20 +565,71 @@ def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
         return None
     if previous is not None and _OR_RE.fullmatch(text, previous.end(), found.start()):
         return None  # "it could be 12 or 17": two answers, neither of them final
-    return _number_text(found.group(0))
+    return _number_text(found.group(0)) if _concludes(text, found, previous) else None
 
 
-def _after_retraction(text: str, marker: str | None) -> str:
-    """``text`` after its last retraction cue when an answer was stated before the cue (it is
-    taken back; one stated after the cue is the final one), else ``text``: "Wait, let me
-    think... the answer is 5" retracts nothing. A response with no answer statement answers at
-    its end, so any cue in it counts. The cue is the last one, so one cut suffices."""
-    cue = _last_cue(text, _RETRACTIONS)
-    if cue is None:
+_SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|[\n。！？；;]")
+_CONCLUDING_RE = re.compile(
+    r"=|:|['\u2019]s\b|\b(?:is|are|was|be|equals|gives?|gets?|to|makes?|so|thus|therefore|hence|total|result|finally)\b",
+    re.IGNORECASE,
+)
+
+
+def _concludes(text: str, number: re.Match[str], previous: re.Match[str] | None) -> bool:
+    """Whether the last number of an unmarked response is stated as its result: not denied in
+    its sentence ("I can't help with that (problem 7)"), and either the sentence's only number
+    or introduced as a result after the number before it ("12 + 5 = 17", "3 and 4 more, so
+    she has 7"). "The question mentions 3 apples and 4 oranges" lists the problem's data; it
+    answers nothing."""
+    start = 0
+    for end in _SENTENCE_END_RE.finditer(text, max(0, number.start() - 2000), number.start()):
+        start = end.end()
+    if previous is None or previous.start() < start:  # the sentence's only number
+        return NEGATION_RE.search(text, start, number.start()) is None
+    between = (previous.end(), number.start())  # "not 10 which is 1,000.99" denies 10 only
+    return NEGATION_RE.search(text, *between) is None and _CONCLUDING_RE.search(text, *between) is not None
+
+
+def after_retraction(text: str, marker: str | None) -> str:
+    """The part of ``text`` whose answer counts: after its last retraction cue when an answer was
+    stated before the cue (it is taken back; one stated after the cue is the final one), then
+    likewise after a revision cue that denies or replaces that answer, else ``text`` whole:
+    "Wait, let me think... the answer is 5" retracts nothing. A response with no answer statement
+    answers at its end, so any cue in it counts."""
+    retracted = _cut_at(text, _last_cue(text, _RETRACTIONS), marker)
+    text = text if retracted is None else retracted
+    cue = _last_cue(text, _REVISIONS)
+    revised = _cut_at(text, cue, marker)
+    if cue is None or revised is None:
         return text
+    if _DENIAL_LEAD_RE.match(text, cue[1]):
+        return revised  # "Wait, no, ..."
+    try:
+        before, after = _extract(text[:cue[0]], marker, True), _extract(revised, None, True)
+    except Ambiguous:
+        return revised
+    if after is None or (before is not None and _restates(after, before)):
+        return text  # a re-check that states nothing new keeps the answer
+    return revised
+
+
+def _restates(after: str, before: str) -> bool:
+    """Whether what follows a revision cue repeats the answer before it: the same text, or a
+    check ending on the same number ("2+3 = 5. Yes." after 5)."""
+    if compact(after) == compact(before):
+        return True
+    numbers = _NUMBER_RE.findall(after)
+    return bool(numbers) and compact(_number_text(numbers[-1])) == compact(before)
+
+
+def _cut_at(text: str, cue: tuple[int, int] | None, marker: str | None) -> str | None:
+    """What follows ``cue`` (and the opening of a correction after it) when it comes after an
+    answer statement of ``text``; None when there is no cue or no answer before it."""
+    if cue is None:
+        return None
     cue_at, cue_end = cue
     if cue_at <= _answer_start(text, marker) and _answer_start(text[:cue_at], marker) < 0:
-        return text
+        return None
     rest = text[cue_end:]
     return rest[_CORRECTION_LEAD_RE.match(rest).end():]  # type: ignore[union-attr] - always matches
 
@@ -557,8 +640,7 @@ _CORRECTION_LEAD_RE = re.compile(
     r"(?:(?:it|that|this|the answer)(?:'s|\s+is|\s+was|\s+should be|\s+must be)\s+)?",
     re.IGNORECASE,
 )
-
-
+_DENIAL_LEAD_RE = re.compile(r"[\s,.:;!?，。：；！—-]*(?:no|nope|non|nein|нет|不是|不对|いや)(?![\w])", re.IGNORECASE)
 def _answer_start(text: str, marker: str | None) -> int:
     """Where the last answer statement of ``text`` begins (-1 when it has none): the latest
     statement of any marker (or of the declared one); a marker-less response answers at its end,
