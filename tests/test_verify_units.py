@@ -44,6 +44,8 @@ UNITS: list[Case] = [
     (r"\boxed{5 ms}", "5e-6 s", {}, False),
     (r"\boxed{500 nm}", "5e-7 m", {}, True),
     # dioptres (pint alone reads dpt as deci-pint and D as debye)
+    (r"\boxed{45^\circ}", "45", {"unit": "rad"}, False),  # the key's unit in its own field
+    (r"\boxed{45^\circ}", "45", {"unit": "degree"}, True),
     (r"\boxed{2 D}", "2 dioptre", {}, True),
     (r"\boxed{2 dpt}", "2 m^{-1}", {}, True),
     (r"\boxed{2 diopters}", "2 D", {}, True),

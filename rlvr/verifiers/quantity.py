@@ -529,7 +529,9 @@ class QuantityType(AnswerType):
         return last_quantity(found) or found
 
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
-        if compact(extracted) == compact(req.answer):
+        # Equal text decides only when the key carries its own unit: with the unit in a separate
+        # field, the key 45 (rad) and the response 45^\circ compact alike (degree signs drop).
+        if not req.unit and compact(extracted) == compact(req.answer):
             return Verdict(True, extracted, R.EQUAL)
         return None
 
