@@ -39,6 +39,12 @@ EQUATIONS: list[Row] = [
 ]
 
 SYSTEMS: list[Row] = [
+    # a list of plus-or-minus items is the list of both signs (it timed out as nested lists)
+    (r"\boxed{\pm 1, \pm 2, \pm \frac{1}{2}}", "x=±1, ±2, ±1/2", True),
+    (r"\boxed{1, -1, 2, -2}", "±1, ±2", True),
+    (r"\boxed{\pm 1, \pm 2}", "±1, ±3", False),
+    (r"\boxed{\pm 1, 2}", "±1, ±2", False),
+    (r"\boxed{3 \pm \sqrt{2}}", "3+\sqrt2", False),
     (r"\boxed{(p, q) = (5, 2), (7, 2)}", "p=5,q=2;p=7,q=2", True),
     (r"\boxed{(7, 2), (5, 2)}", "p=5,q=2;p=7,q=2", True),
     (r"\boxed{p=7, q=2; p=5, q=2}", "p=5,q=2;p=7,q=2", True),

@@ -124,13 +124,33 @@ def proportional(a: Node, b: Node) -> bool:
     return False
 
 
+MAX_PM = 6  # ± signs expanded per comparison: each doubles the work
+
+
 def _expand_pm(node: Node) -> list[Node] | None:
-    """``a \\pm b`` as [a + b, a - b] (first ± only, applied again by the caller); None if none."""
+    """``a \\pm b`` as [a + b, a - b] (first ± only, applied again by the caller); None if none.
+    In a list or set each item expands in place, ``\\pm 1, \\pm 2`` being ``1, -1, 2, -2``
+    rather than a list of lists (which would also double the work at every sign)."""
+    if node[0] in ("list", "set") and any(_expand_pm(item) for item in node[1]):
+        items: list[Node] = []
+        for item in node[1]:
+            items.extend(_all_signs(item))
+        return [(node[0], tuple(items))]
     for n in iter_nodes(node):
         if n[0] == "pm":
             plus, minus = ("add", (n[1], n[2])), ("add", (n[1], ("neg", n[2])))
             return [_replace(node, n, plus), _replace(node, n, minus)]
     return None
+
+
+def _all_signs(node: Node) -> list[Node]:
+    """Every sign choice of the ± in ``node`` (``node`` alone when it has none)."""
+    expanded = _expand_pm(node)
+    return [node] if expanded is None else [leaf for e in expanded for leaf in _all_signs(e)]
+
+
+def _pm_count(node: Node) -> int:
+    return sum(1 for n in iter_nodes(node) if n[0] == "pm")
 
 
 def _replace(node: Node, old: Node, new: Node) -> Node:
@@ -408,10 +428,12 @@ def _unordered_rows(resp_rows: list[tuple[Node, ...]], key_rows: list[tuple[Node
 
 def equivalent(resp: Node, key: Node, tol: Tolerance) -> bool:
     """Whether the response node answers the key node (see the module docstring for the rules)."""
+    if _pm_count(resp) + _pm_count(key) > MAX_PM:
+        return False  # \\pm 1 \\pm 1 \\pm ... : 2^n readings, none of which a key needs
     for node, other, is_key in ((key, resp, True), (resp, key, False)):
         expanded = _expand_pm(node)
         if expanded is not None:
-            as_list: Node = ("list", tuple(expanded))
+            as_list: Node = expanded[0] if len(expanded) == 1 else ("list", tuple(expanded))
             return equivalent(resp, as_list, tol) if is_key else equivalent(as_list, key, tol)
     resp, key = _exact_part(_member_set(resp)), _exact_part(_member_set(key))
     systems = same_solutions(resp, key, tol)
