@@ -67,6 +67,16 @@ def test_an_answer_without_a_value_is_a_mismatch_not_an_error() -> None:
     assert (verdict.correct, verdict.reason) == (False, "mismatch")
 
 
+@pytest.mark.timeout(60)
+def test_stage1_never_parses_a_hedge_key() -> None:
+    """Found by the long fuzz run: a hedge made stage 1 parse the key, and parsing 1e-91234567.5
+    built 10^91234567 as an exact fraction, for minutes, in the caller."""
+    start = time.perf_counter()
+    first = prepare(VerifyRequest("$\\boxed{4!}$ and $\\boxed{5}$", "1e-91234567.5"))
+    assert time.perf_counter() - start < 0.5
+    assert not isinstance(first, Verdict) and first.hedge == ("4!", "5")
+
+
 @pytest.mark.timeout(120)
 def test_the_costly_corners_are_bounded(fuzz_pool: VerifierPool) -> None:
     """The fuzzer's worst inputs, named: each answers within the timeout, none as an error."""

@@ -99,8 +99,8 @@ def _prepare(req: VerifyRequest) -> Verdict | Pending:
     Several different final boxes are hedging, except when the key itself lists several
     answers: ``\\boxed{(2, 2)} and \\boxed{(6, 2)}`` is then one answer split over boxes, and
     is compared as the list it spells (which must still equal the key, so listing extra
-    candidates gains nothing). Boxes that differ only in spelling (``\\frac{1}{2}`` and
-    ``0.5``) are sent to stage 2 with the ``hedge`` to check there."""
+    candidates gains nothing). Both that and whether boxes differ only in spelling
+    (``\\frac{1}{2}`` and ``0.5``) need the parser, so the ``hedge`` is resolved in stage 2."""
     try:
         req = _clean_request(req)
     except InvalidInput:
@@ -112,10 +112,7 @@ def _prepare(req: VerifyRequest) -> Verdict | Pending:
     try:
         extracted = answer_type.extract(req)
     except Ambiguous as exc:
-        if _is_list_key(req.answer):
-            extracted = ", ".join(exc.candidates)
-        else:
-            hedge, extracted = tuple(exc.candidates), exc.candidates[-1]
+        hedge, extracted = tuple(exc.candidates), exc.candidates[-1]
     if extracted is None:
         return Verdict(False, None, R.NO_ANSWER)
     if len(extracted) > MAX_ANSWER_CHARS or (hedge and sum(map(len, hedge)) > MAX_ANSWER_CHARS):
@@ -129,6 +126,8 @@ def _prepare(req: VerifyRequest) -> Verdict | Pending:
 def decide(pending: Pending) -> Verdict:
     """Stage 2: the full comparison. Never raises: a verifier bug is a wrong answer, not a crash."""
     try:
+        if pending.hedge and _is_list_key(pending.request.answer):
+            pending = replace(pending, extracted=", ".join(pending.hedge), hedge=None)
         if pending.hedge and not all(same_value(b, pending.extracted) for b in pending.hedge[:-1]):
             return Verdict(False, None, R.AMBIGUOUS)
         return ANSWER_TYPES.get(pending.type_name).check(pending.extracted, pending.request)

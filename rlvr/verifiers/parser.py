@@ -44,6 +44,7 @@ Node = tuple
 
 MAX_DEPTH = 60  # nesting deeper than any real answer; 5,000 nested braces stop here
 MAX_DIGITS = 1000
+_EXPONENT_RE = re.compile(r"[eE][-+]?\d{5,}")  # a written exponent beyond 10^9999 is not an answer
 
 
 class ParseError(ValueError):
@@ -120,8 +121,8 @@ def tokenize(text: str) -> list[tuple[str, str]]:
         kind = m.lastgroup
         value = m.group(kind)  # type: ignore[arg-type]
         if kind == "num":
-            if len(value) > MAX_DIGITS:
-                raise ParseError("number too long")
+            if len(value) > MAX_DIGITS or _EXPONENT_RE.search(value):
+                raise ParseError("number too long")  # 1e-91234567 would cost 10^91234567 as a Fraction
             tokens.append(("num", value))
         elif kind == "cmd":
             name = value[1:]
