@@ -178,6 +178,10 @@ FALLBACK_AND_MARKERS: list[Row] = [
     ("Sorry, I can't help with that (problem 7).", "7", {}, False),
     ("She has 3 apples and buys 4 more, so she has 7 apples.", "7", {}, True),
     ("So she has 7 apples left.", "7", {}, True),
+    # a key in two equal forms (CHAMP writes them) is its last form
+    ("The answer is $\\binom{10}{5}$.", "C(10, 5), or equivalently 252", {}, True),
+    ("\\boxed{1176470588235294}", "(20*10^15-2)/17, or equivalently 1176470588235294", {}, True),
+    ("\\boxed{251}", "C(10, 5), or equivalently 252", {}, False),
     # a declared marker is strict: no answer under it is no answer
     ("The answer is 42", "42", {"marker": "boxed"}, False),
     ("The answer is 17", "17", {"marker": "answer_colon"}, False),

@@ -570,7 +570,8 @@ def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
 
 _SENTENCE_END_RE = re.compile(r"[.!?](?=\s)|[\n。！？；;]")
 _CONCLUDING_RE = re.compile(
-    r"=|:|['\u2019]s\b|\b(?:is|are|was|be|equals|gives?|gets?|to|makes?|so|thus|therefore|hence|total|result|finally)\b",
+    r"=|:|['\u2019]s\b|\b(?:is|are|was|be|equals|gives?|gets?|to|makes?|so|thus|therefore|hence|total|result|finally"
+    r"|equivalently|namely)\b",
     re.IGNORECASE,
 )
 
@@ -648,9 +649,17 @@ def _answer_start(text: str, marker: str | None) -> int:
     return max(_statement_start(text, name) for name in ((marker,) if marker else DEFAULT_ORDER))
 
 
+# "X, or equivalently Y": a key (CHAMP writes them) giving one answer in two forms of equal value.
+_EQUIVALENTLY_RE = re.compile(r",?\s*(?:or|i\.e\.)\s*,?\s*equivalently\s*,?\s*", re.IGNORECASE)
+
+
 def key_answer(answer: str) -> str:
     """The answer a dataset key states: keys copied with their ``\\\\boxed{}`` or a whole solution
-    are reduced to the boxed answer (several final boxes joined as a list)."""
+    are reduced to the boxed answer (several final boxes joined as a list), and a key giving its
+    answer in two equal forms (``C(10, 5), or equivalently 252``) to the last form."""
+    forms = _EQUIVALENTLY_RE.split(answer)
+    if len(forms) > 1 and forms[-1].strip():
+        answer = forms[-1].strip()
     if "\\boxed" in answer or "\\fbox" in answer:
         final = _final_boxes(answer)
         if final:
