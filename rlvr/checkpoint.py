@@ -150,10 +150,10 @@ class CheckpointManager:
                 os.replace(tmp, final)
                 _fsync_dir(self.dir)
         except Exception as e:
-            shutil.rmtree(tmp, ignore_errors=True)  # a partial checkpoint must not keep a full disk full
             previous = self.list()
             intact = f"the previous checkpoint {previous[-1].name} is intact" if previous else "no earlier checkpoint existed"
-            err = write_error(e, final, intact)
+            err = write_error(e, final, intact)  # before freeing space: how full the disk is tells a full disk apart
+            shutil.rmtree(tmp, ignore_errors=True)  # a partial checkpoint must not keep a full disk full
             if err is None:
                 raise
             raise err from e

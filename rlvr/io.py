@@ -76,9 +76,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
     except BaseException as e:
+        err = write_error(e, path) if isinstance(e, Exception) else None  # before the unlink frees space
         if tmp_path is not None:
             tmp_path.unlink(missing_ok=True)
-        err = write_error(e, path) if isinstance(e, Exception) else None
         if err is None or err is e:
             raise
         raise err from e
@@ -117,8 +117,8 @@ def staged_dir(path: str | Path, publish: bool = True) -> Iterator[Path]:
     try:
         yield staged
     except BaseException as e:
+        err = write_error(e, path) if isinstance(e, Exception) else None  # before the removal frees space
         shutil.rmtree(staged, ignore_errors=True)
-        err = write_error(e, path) if isinstance(e, Exception) else None
         if err is None or err is e:
             raise
         raise err from e
