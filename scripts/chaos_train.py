@@ -99,6 +99,7 @@ class Chaos:
     out: Path = Path()
     launches: int = 0
     notes: list[str] = field(default_factory=list)
+    live: set[subprocess.Popen] = field(default_factory=set)  # killed if the chaos itself is interrupted
 
     def command(self, out: Path, *extra: str) -> list[str]:
         return [sys.executable, "-m", "rlvr.cli", *self.base, f"run.output_dir={out}", f"schedule.steps={self.args.steps}",
@@ -111,13 +112,16 @@ class Chaos:
         with open(f"{log}.out", "w") as stdout, open(f"{log}.err", "w") as stderr:
             proc = subprocess.Popen(self.command(out or self.out, *extra), cwd=REPO, env=env, stdout=stdout, stderr=stderr)
         proc.stderr_path = Path(f"{log}.err")  # type: ignore[attr-defined]
+        self.live.add(proc)
         return proc
 
     def stderr(self, proc: subprocess.Popen) -> str:
         return proc.stderr_path.read_text(errors="replace")  # type: ignore[attr-defined]
 
     def finish(self, proc: subprocess.Popen, timeout: float = 600) -> int:
-        return proc.wait(timeout)
+        rc = proc.wait(timeout)
+        self.live.discard(proc)
+        return rc
 
     def kill(self, proc: subprocess.Popen) -> None:
         proc.send_signal(signal.SIGKILL)
@@ -343,6 +347,10 @@ def final_weights_equal(a: Path, b: Path) -> bool:
     return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def mount_tmpfs(point: Path, megabytes: int) -> bool:
     point.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
@@ -373,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     if "disk_full" in kinds and not mounted:
         kinds.remove("disk_full")
         chaos.notes.append("disk_full not run: mounting a tmpfs needs root (no simulated ENOSPC is substituted)")
+    signal.signal(signal.SIGTERM, _interrupt)  # a time limit still gets the table of what was done
     t0 = time.time()
     tried, survived, lost_by, missed = Counter(), Counter(), Counter(), Counter()
     failures: list[str] = []
@@ -440,7 +449,12 @@ def main(argv: list[str] | None = None) -> int:
                 identical += 1
             if mounted:
                 shutil.rmtree(chaos.out, ignore_errors=True)  # room for the next cycle on the tmpfs
+    except KeyboardInterrupt:
+        failures.append(f"interrupted after {sum(tried.values())} of {args.faults} faults; the last cycle was not compared")
     finally:
+        for proc in chaos.live:
+            proc.kill()
+            proc.wait()
         if mounted:
             subprocess.run(["umount", "--lazy", str(fs)], capture_output=True)
         if not args.work:
