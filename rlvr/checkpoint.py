@@ -145,10 +145,11 @@ class CheckpointManager:
             if learner.is_main:
                 atomic_write_json(tmp / STATE_FILE, {**state, "step": step})
                 write_manifest(tmp)
-                if final.exists():  # a damaged one the resume skipped (it starts after the newest good one)
-                    shutil.rmtree(final)
+                replaced = _set_aside(final) if final.exists() else None  # a damaged one the resume skipped
                 os.replace(tmp, final)
                 _fsync_dir(self.dir)
+                if replaced is not None:
+                    shutil.rmtree(replaced, ignore_errors=True)
         except Exception as e:
             previous = self.list()
             intact = f"the previous checkpoint {previous[-1].name} is intact" if previous else "no earlier checkpoint existed"
@@ -173,7 +174,7 @@ class CheckpointManager:
                          "keeping every older checkpoint")
             return
         for old in [p for p in self.list()[: -self.keep] if p != newest]:
-            shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(_set_aside(old), ignore_errors=True)
 
     def load(self, path: Path, learner) -> dict[str, Any]:
         """Restore the optimizer state into ``learner``; return the saved trainer state.
@@ -185,6 +186,16 @@ class CheckpointManager:
             raise RlvrError(f"{path} is not a complete checkpoint (no {STATE_FILE})")
         learner.load_state(path)
         return json.loads((path / STATE_FILE).read_text())
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename a checkpoint to a hidden temporary name before deleting it: a kill during the
+    deletion then leaves no half-deleted directory under a checkpoint's name (the leftover is
+    removed on the next start, see :func:`rlvr.io.clean_staging`)."""
+    aside = path.with_name(f".{path.name}.removed.tmp")
+    shutil.rmtree(aside, ignore_errors=True)
+    os.replace(path, aside)
+    return aside
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -209,6 +209,34 @@ def test_rotation_keeps_older_checkpoints_until_the_new_one_verifies(tmp_path, l
     assert ckpts.newest_good() == run.checkpoints / "step_000003"
 
 
+def test_a_kill_during_rotation_leaves_no_half_deleted_checkpoint(tmp_path, learner, tiny_tokenizer, monkeypatch):
+    """Found by scripts/chaos_train.py: SIGKILL while rotation deleted step_000002 left a
+    step_000002/ holding only model/, which then read as a damaged checkpoint."""
+    import shutil
+
+    run = _dir(_run(tmp_path))
+    ckpts = _save(run, learner, tiny_tokenizer, 1, 2, keep=2)
+
+    real_rmtree = shutil.rmtree
+
+    def killed_midway(path, ignore_errors=False):
+        if "step_000001" not in str(path) or not Path(path).exists():  # only the deletion of the oldest checkpoint is killed
+            return real_rmtree(path, ignore_errors=ignore_errors)
+        for f in sorted(Path(path).rglob("*.pt"))[:1]:
+            f.unlink()  # the deletion got this far
+        raise KeyboardInterrupt  # stands in for the SIGKILL
+
+    monkeypatch.setattr(shutil, "rmtree", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        ckpts.save(3, learner, tiny_tokenizer, {})
+    monkeypatch.undo()
+    run.close()
+    assert [p.name for p in ckpts.list()] == ["step_000002", "step_000003"]
+    assert all(verify(p) is None for p in ckpts.list())
+    _dir(_run(tmp_path, resume=True)).close()  # the next start removes what the kill left
+    assert sorted(p.name for p in run.checkpoints.iterdir()) == ["step_000002", "step_000003"]
+
+
 def test_leftovers_of_a_killed_writer_are_cleaned_on_start(tmp_path, learner, tiny_tokenizer):
     run = _dir(_run(tmp_path))
     _save(run, learner, tiny_tokenizer, 1)
