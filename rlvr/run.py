@@ -128,14 +128,15 @@ def _same_file(fd: int, path: Path) -> bool:
 class RunDir:
     """Creates and locks the run directory, writes the config, and refuses to clobber an earlier run.
 
-    Only the main rank locks and writes; call :meth:`close` when the run ends (also on failure) to
+    Only the main rank locks and writes (by default the launcher's rank 0, known from ``RANK``
+    before any process group exists); call :meth:`close` when the run ends (also on failure) to
     release the lock.
     """
 
-    def __init__(self, cfg: RunConfig, full_config: Any, is_main: bool = True):
+    def __init__(self, cfg: RunConfig, full_config: Any, is_main: bool | None = None):
         self.cfg = cfg
         self.path = Path(cfg.output_dir)
-        self.is_main = is_main
+        self.is_main = is_main = int(os.environ.get("RANK", "0")) == 0 if is_main is None else is_main
         self.checkpoints = self.path / "checkpoints"
         self.lock = RunLock(self.path)
         if not is_main:

@@ -116,7 +116,7 @@ def _train(task: SupervisedTask, run: RunDir, full_config: Any, schedule: Schedu
     from tqdm.auto import tqdm
 
     run_cfg = run.cfg
-    ckpts = CheckpointManager(run.checkpoints, keep=run_cfg.keep_checkpoints)
+    ckpts = CheckpointManager(run.checkpoints, keep=run_cfg.keep_checkpoints, is_main=run.is_main)
     resume_from = run.resume_point(ckpts)
     model = load_model(str(resume_from / "model")) if resume_from else model_factory()
     learner = build_learner(model, learner_cfg, optim_cfg, total_steps=schedule.steps)
