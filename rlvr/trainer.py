@@ -63,7 +63,7 @@ from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import ConfigError, RlvrError
 from rlvr.experience import Experience, build_experience
-from rlvr.io import publish_dir, staging_dir
+from rlvr.io import staged_dir
 from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator
 from rlvr.learner import Learner, LearnerConfig, OptimConfig, build_learner
 from rlvr.models import count_parameters, load_model, load_tokenizer, resolve_model_path
@@ -291,18 +291,25 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 class Trainer:
     def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        # The launcher's rank is known before the process group exists: only rank 0 writes (and locks) the run directory.
+        self.run = RunDir(cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
+        try:
+            self._build(cfg)
+        except BaseException:
+            self.run.close()  # a failed start must not keep the directory locked
+            raise
+
+    def _build(self, cfg: TrainConfig) -> None:
         from rlvr.prompts import get_template
         from rlvr.verifiers import VerifierPool
 
-        self.cfg = cfg
-        # The launcher's rank is known before the process group exists: only rank 0 writes the run directory.
-        self.run = RunDir(cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
-        self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints)
+        self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints, is_main=self.run.is_main)
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
         self.train_problems = load_problems(cfg.data)
         self.eval_problems = load_problems(cfg.eval.dataset)[: cfg.eval.num_problems] if (cfg.eval.before_after or cfg.eval.every) else []
-        resume_from = self.ckpts.latest() if cfg.run.resume else None
+        resume_from = self.run.resume_point(self.ckpts)
         self.state: dict[str, Any] = {}
         policy_path = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
         self.learner = build_learner(load_model(policy_path, cfg.model.dtype), cfg.learner, cfg.optim, cfg.schedule.steps)
@@ -587,10 +594,7 @@ class Trainer:
         state = {**self.state, "rng": list(rngs)}
         if self.world_size > 1:
             state.update(cursor=sum(cursors), rank_cursors=list(cursors))
-        path = self.ckpts.save(step, self.learner, self.tokenizer, state)
-        if self.critic is not None:
-            (path / "critic").mkdir(exist_ok=True)
-            self.critic.learner.save_state(path / "critic")
+        self.ckpts.save(step, self.learner, self.tokenizer, state, extra={"critic": self.critic.learner} if self.critic else None)
 
     def _restore(self, state: dict[str, Any]) -> int:
         """This rank's data position (and RNG state) from a checkpoint's trainer state."""
@@ -687,9 +691,9 @@ class Trainer:
         if cfg.eval.before_after:
             self._current_generator()
             summary.update(self._before_after(step))
-        self.learner.save_model(staging_dir(self.run.path / "final"), self.tokenizer)  # every rank joins the gather
+        with staged_dir(self.run.path / "final", publish=main) as final:
+            self.learner.save_model(final, self.tokenizer)  # every rank joins the gather
         if main:
-            publish_dir(self.run.path / "final")
             plot_curves(self.run.path / "metrics.jsonl", self.run.path / "train_curves.png",
                         ["reward_mean", "accuracy", f"eval/{cfg.eval.dataset.name}/greedy", "response_length_mean"], "rlvr train", smooth=10)
             self.run.write_json("summary.json", summary)
@@ -723,9 +727,12 @@ class Trainer:
         return out
 
     def close(self) -> None:
-        self.pipeline.close()
-        self.generator.close()
-        self.pool.close()
+        try:
+            self.pipeline.close()
+            self.generator.close()
+            self.pool.close()
+        finally:
+            self.run.close()
 
 
 def _mean(xs: list[float]) -> float:
