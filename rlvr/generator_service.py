@@ -450,7 +450,11 @@ class GeneratorServer:
             peer = _Peer(sock, addr[0], f"{addr[0]}:{addr[1]}")
             with self._lock:
                 same_host = [p for p in self._pending if p.host == peer.host]
-                oldest = same_host[0] if len(same_host) >= _MAX_PENDING_PER_HOST else self._pending[0] if len(self._pending) >= _MAX_PENDING else None
+                oldest = None
+                if len(same_host) >= _MAX_PENDING_PER_HOST:
+                    oldest = same_host[0]
+                elif len(self._pending) >= _MAX_PENDING:
+                    oldest = self._pending[0]
                 if oldest is not None:
                     self._pending.remove(oldest)
                     _cut(oldest.sock)

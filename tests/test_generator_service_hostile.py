@@ -79,13 +79,11 @@ def _frame(body: bytes) -> bytes:
     return struct.pack("!I", len(body)) + body
 
 
-@pytest.mark.parametrize("body", [b"[" * 4000, b'{"":' * 800 + b"1" + b"}" * 800], ids=["arrays", "objects"])
-def test_deeply_nested_json_before_auth(server, body):
+def test_deeply_nested_json_before_auth(server):
     """4,000 bytes of nesting, under the pre-auth size limit, used to raise RecursionError in the
     server's single loop and kill it."""
-    assert len(body) < 4096
     with _raw(server) as sock:
-        sock.sendall(_frame(body))
+        sock.sendall(_frame(b"[" * 4000))
         assert _closed_by_server(sock)
     assert "nests deeper than" in server.log.read_text()
     _assert_served(server)
