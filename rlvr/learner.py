@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -82,8 +83,13 @@ class LearnerConfig:
     dtype: Literal["float32", "bfloat16"] = field("float32", help="training dtype (CPUs without bf16 units: float32)")
     gradient_checkpointing: bool = field(False, help="recompute activations in backward to save memory")
     lora: LoraConfig = field(default_factory=LoraConfig, help="LoRA adapters (optional)")
+    max_nonfinite_steps: int = field(
+        3, help="optimizer steps in a row that may be skipped for a non-finite loss or gradient norm before the run stops "
+                "(a skipped step leaves the weights as they were; 1 stops at the first)")
 
     def validate(self) -> None:
+        if self.max_nonfinite_steps < 1:
+            raise ValueError("learner.max_nonfinite_steps must be at least 1")
         if not 0 <= self.zero_stage <= 3:
             raise ValueError("learner.zero_stage must be 0, 1, 2 or 3")
         if self.micro_batch_size < 1:
@@ -159,6 +165,9 @@ class Learner:
 
         self.cfg, self.optim_cfg, self.total_steps = cfg, optim, total_steps
         self.step_count = 0
+        self.nonfinite_steps = 0  # optimizer steps skipped for a non-finite loss or gradient norm, over the run
+        self._nonfinite_in_a_row = 0
+        self._loss_finite: list[Any] = []  # per micro-batch of the step being accumulated: was its loss finite
         self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
         if cfg.gradient_checkpointing:
             model.gradient_checkpointing_enable()
@@ -191,6 +200,11 @@ class Learner:
             self.engine = None
             self.model = model.to(self.device)
             self.optimizer = optimizer
+        if optim.lr > _LR_WARN and self.rank == 0:
+            # Nothing non-finite happens, so the guard in step() stays silent, but AdamW moves every
+            # weight by about lr per step: a trained model is destroyed in one step.
+            print(f"rlvr: warning: optim.lr={optim.lr:g} is far above the learning rates AdamW trains with (1e-6 to 1e-2): "
+                  "every weight moves by about lr each step, which wipes out a trained model in one step", file=sys.stderr)
 
     @property
     def is_main(self) -> bool:
@@ -210,6 +224,9 @@ class Learner:
         engines average gradients over ranks; the loss is a share of a global sum, so it is
         multiplied by the world size to turn that average back into the sum.
         """
+        import torch
+
+        self._loss_finite.append(torch.isfinite(loss.detach()).all())  # read once per step: no device sync here
         if self.engine is not None:
             self.engine.set_gradient_accumulation_boundary(last)
             self.engine.backward(loss * self.world_size, scale_wrt_gas=False)
@@ -217,29 +234,73 @@ class Learner:
             loss.backward()
 
     def step(self) -> dict[str, float]:
-        """One optimizer step over everything accumulated since the last one."""
+        """One optimizer step over everything accumulated since the last one, unless the loss or
+        the gradient norm is not finite: then the weights stay as they were and the step is
+        counted in ``nonfinite_steps``; ``learner.max_nonfinite_steps`` of those in a row, or
+        non-finite weights after an update, stop the run (:class:`NonFiniteError`)."""
         import torch
 
         lr = self.optim_cfg.lr_at(self.step_count, self.total_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        # Every rank must take the same decision (DeepSpeed's gradients are reduced, the losses are not).
+        loss_nonfinite = _any_rank(bool(self._loss_finite) and not bool(torch.stack(self._loss_finite).all()), self.world_size)
+        self._loss_finite = []
         if self.engine is not None:
             self.engine.set_gradient_accumulation_boundary(True)
             # ZeRO-0 keeps full local gradients and DeepSpeed reports no norm for it: measure it here.
             local_norm = _grad_norm(self.model.parameters()) if self.cfg.zero_stage == 0 else None
-            self.engine.step()
+            if local_norm is not None and not (math.isfinite(local_norm) and not loss_nonfinite):
+                self.engine.zero_grad()  # ZeRO-0 would apply NaN gradients: DeepSpeed checks only its ZeRO optimizers
+                skipped = True
+            else:
+                before = self.engine.skipped_steps
+                self.engine.step()  # ZeRO 1-3 skip a non-finite step themselves, and count it
+                skipped = self.engine.skipped_steps > before
             norm = self.engine.get_global_grad_norm() if local_norm is None else local_norm
             grad_norm = float(norm) if norm is not None else float("nan")
+            skipped = skipped or not math.isfinite(grad_norm)
         else:
             params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
             if self.optim_cfg.max_grad_norm > 0:
                 grad_norm = float(torch.nn.utils.clip_grad_norm_(params, self.optim_cfg.max_grad_norm))
             else:
                 grad_norm = _grad_norm(params)
-            self.optimizer.step()
+            skipped = loss_nonfinite or not math.isfinite(grad_norm)
+            if not skipped:
+                self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
         self.step_count += 1
-        return {"lr": lr, "grad_norm": grad_norm}
+        if skipped:
+            self._skip("loss" if loss_nonfinite else "gradient norm", grad_norm)
+        else:
+            self._nonfinite_in_a_row = 0
+            self._check_weights()
+        return {"lr": lr, "grad_norm": grad_norm, "nonfinite_steps": self.nonfinite_steps}
+
+    def _skip(self, quantity: str, grad_norm: float) -> None:
+        self.nonfinite_steps += 1
+        self._nonfinite_in_a_row += 1
+        what = f"non-finite {quantity}" + (f" (gradient norm {grad_norm})" if quantity == "loss" else f" ({grad_norm})")
+        if self._nonfinite_in_a_row >= self.cfg.max_nonfinite_steps:
+            raise NonFiniteError(f"{what} at optimizer step {self.step_count}, {self._nonfinite_in_a_row} step(s) in a row "
+                                 f"(learner.max_nonfinite_steps={self.cfg.max_nonfinite_steps}); the weights are those of the last "
+                                 "good step: lower optim.lr or check the data, then resume from a checkpoint")
+        if self.is_main:
+            print(f"rlvr: warning: {what} at optimizer step {self.step_count}: update skipped", file=sys.stderr)
+
+    def _check_weights(self) -> None:
+        """After an update every weight must be finite (a finite gradient can still overflow one)."""
+        import torch
+
+        # ZeRO-3 holds a partition of each weight per rank (ds_tensor): each rank checks its own.
+        named = [(name, getattr(p, "ds_tensor", p)) for name, p in self.model.named_parameters() if p.requires_grad]
+        finite = [torch.isfinite(t).all() for _, t in named]
+        mine = bool(finite) and not bool(torch.stack(finite).all())  # one device sync, not one per tensor
+        if _any_rank(mine, self.world_size):
+            first = next((name for (name, _), ok in zip(named, finite) if not ok), None) if mine else None
+            raise NonFiniteError(f"non-finite weights after optimizer step {self.step_count}" + (f" (first: {first})" if first else "")
+                                 + ": lower optim.lr or check the data, then resume from a checkpoint")
 
     # ------------------------------------------------------------------ weights and checkpoints
 
@@ -275,7 +336,8 @@ class Learner:
         """This rank's optimizer state (rank-suffixed file: ZeRO partitions differ per rank)."""
         import torch
 
-        torch.save({"optimizer": self.optimizer_state(), "step": self.step_count}, directory / f"optimizer_rank{self.rank}.pt")
+        torch.save({"optimizer": self.optimizer_state(), "step": self.step_count, "nonfinite_steps": self.nonfinite_steps},
+                   directory / f"optimizer_rank{self.rank}.pt")
 
     def load_state(self, directory: Path) -> None:
         import torch
@@ -295,6 +357,26 @@ class Learner:
         else:
             self.optimizer.load_state_dict(mine["optimizer"])
         self.step_count = int(mine["step"])
+        self.nonfinite_steps = int(mine.get("nonfinite_steps", 0))  # checkpoints from before the guard lack it
+
+
+class NonFiniteError(RlvrError):
+    """Training produced NaN/inf that skipping updates cannot get past."""
+
+
+_LR_WARN = 0.1  # above this an AdamW step changes each weight by more than a trained model tolerates
+
+
+def _any_rank(flag: bool, world_size: int) -> bool:
+    """``flag`` on any rank (a collective: every rank calls it)."""
+    if world_size == 1:
+        return flag
+    import torch
+    import torch.distributed as dist
+
+    t = torch.tensor([int(flag)], device="cuda" if torch.cuda.is_available() else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
 
 
 def _grad_norm(params) -> float:

@@ -252,7 +252,8 @@ def _scalar(v: Any) -> Any:
     if hasattr(v, "item"):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
-        return None
+        # JSON has no NaN/inf; null would hide that a value went non-finite, so keep it as a string
+        return "NaN" if math.isnan(v) else ("inf" if v > 0 else "-inf")
     if isinstance(v, float):
         return round(v, 6)
     return v
