@@ -34,15 +34,15 @@ from rlvr.errors import RlvrError
 class OptimConfig:
     """AdamW with linear warmup and cosine/linear decay."""
 
-    lr: float = field(3e-4, help="peak learning rate")
-    weight_decay: float = field(0.0, help="AdamW decoupled weight decay")
-    beta1: float = field(0.9, help="AdamW beta1")
-    beta2: float = field(0.95, help="AdamW beta2")
-    eps: float = field(1e-8, help="AdamW epsilon")
-    warmup_steps: int = field(0, help="optimizer steps of linear warmup from 0 to lr")
+    lr: float = field(3e-4, gt=0, help="peak learning rate")
+    weight_decay: float = field(0.0, ge=0, help="AdamW decoupled weight decay")
+    beta1: float = field(0.9, ge=0, lt=1, help="AdamW beta1")
+    beta2: float = field(0.95, ge=0, lt=1, help="AdamW beta2")
+    eps: float = field(1e-8, gt=0, help="AdamW epsilon")
+    warmup_steps: int = field(0, ge=0, help="optimizer steps of linear warmup from 0 to lr")
     schedule: Literal["cosine", "linear", "constant"] = field("constant", help="decay after warmup")
-    min_lr_ratio: float = field(0.1, help="final lr as a fraction of lr for cosine/linear decay")
-    max_grad_norm: float = field(1.0, help="clip the global gradient norm to this (0 disables)")
+    min_lr_ratio: float = field(0.1, ge=0, le=1, help="final lr as a fraction of lr for cosine/linear decay")
+    max_grad_norm: float = field(1.0, ge=0, help="clip the global gradient norm to this (0 disables)")
 
     def lr_at(self, step: int, total_steps: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based) of ``total_steps``."""
@@ -63,9 +63,9 @@ class LoraConfig:
     """Optional LoRA adapters through peft (rank 0 trains all weights). The generator gets the
     merged weights (base + scale * B @ A) after every update, so it needs no adapter support."""
 
-    rank: int = field(0, help="LoRA rank; 0 disables LoRA")
-    alpha: float = field(16.0, help="LoRA scaling numerator (scale = alpha / rank)")
-    dropout: float = field(0.0, help="dropout on the LoRA input")
+    rank: int = field(0, ge=0, help="LoRA rank; 0 disables LoRA")
+    alpha: float = field(16.0, gt=0, help="LoRA scaling numerator (scale = alpha / rank)")
+    dropout: float = field(0.0, ge=0, lt=1, help="dropout on the LoRA input")
     target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         help="module names that get adapters",
@@ -77,17 +77,13 @@ class LearnerConfig:
     """Where and how gradients are computed."""
 
     backend: Literal["deepspeed", "torch"] = field("deepspeed", help="DeepSpeed engine, or plain torch as the fallback")
-    zero_stage: int = field(1, help="DeepSpeed ZeRO stage 0-3 (ignored by the torch backend)")
-    micro_batch_size: int = field(16, help="sequences per forward/backward pass")
+    zero_stage: int = field(1, ge=0, le=3, help="DeepSpeed ZeRO stage 0-3 (ignored by the torch backend)")
+    micro_batch_size: int = field(16, ge=1, help="sequences per forward/backward pass")
     dtype: Literal["float32", "bfloat16"] = field("float32", help="training dtype (CPUs without bf16 units: float32)")
     gradient_checkpointing: bool = field(False, help="recompute activations in backward to save memory")
     lora: LoraConfig = field(default_factory=LoraConfig, help="LoRA adapters (optional)")
 
     def validate(self) -> None:
-        if not 0 <= self.zero_stage <= 3:
-            raise ValueError("learner.zero_stage must be 0, 1, 2 or 3")
-        if self.micro_batch_size < 1:
-            raise ValueError("learner.micro_batch_size must be at least 1")
         if self.lora.rank > 0 and self.backend == "deepspeed" and self.zero_stage == 3:
             # Merging the adapters for the generator needs each base weight whole; with frozen base
             # weights ZeRO-2 already holds the (small) optimizer state sharded.
