@@ -44,7 +44,10 @@ class CheckpointManager:
         found = self.list()
         return found[-1] if found else None
 
-    def save(self, step: int, learner, tokenizer, state: dict[str, Any]) -> Path:
+    def save(self, step: int, learner, tokenizer, state: dict[str, Any], parts: dict[str, Any] | None = None) -> Path:
+        """Write checkpoint ``step``: ``learner``'s weights and optimizer state, ``state``, and
+        each learner of ``parts`` (e.g. PPO's critic) in a subdirectory of that name, all inside
+        the one atomic rename (a critic written after it could be missing from a complete checkpoint)."""
         final = self.dir / f"step_{step:06d}"
         tmp = self.dir / f".step_{step:06d}.tmp"
         if learner.is_main:
@@ -54,6 +57,10 @@ class CheckpointManager:
         try:
             learner.save_model(tmp / "model", tokenizer)  # gathers on every rank, rank 0 writes
             learner.save_state(tmp)
+            for name, part in (parts or {}).items():
+                (tmp / name).mkdir(exist_ok=True)
+                part.save_model(tmp / name / "model")
+                part.save_state(tmp / name)
             _barrier(learner.world_size)
             if learner.is_main:
                 atomic_write_json(tmp / STATE_FILE, {**state, "step": step})

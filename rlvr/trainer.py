@@ -46,6 +46,7 @@ import os
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -69,7 +70,7 @@ from rlvr.learner import Learner, LearnerConfig, OptimConfig, build_learner
 from rlvr.models import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
 from rlvr.rewards import RewardConfig, compute_rewards
-from rlvr.rollout import ScoredCompletion, accuracy, encode_prompts, generate_and_score
+from rlvr.rollout import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
 from rlvr.run import MetricsLogger, RunConfig, RunDir, plot_curves
 
 
@@ -85,7 +86,7 @@ def _eval_data() -> DatasetConfig:
 class RLModelConfig:
     """The policy to train."""
 
-    path: str = field("tiny-arith", help="model dir, built-in name (tiny-arith) or hub id")
+    path: str = field("tiny-arith", check=resolve_model_path, help="model dir, built-in name (tiny-arith) or hub id")
     dtype: Literal["float32", "bfloat16"] = field("float32", help="weights dtype for learner and reference")
 
 
@@ -93,7 +94,7 @@ class RLModelConfig:
 class CriticConfig:
     """PPO's value model (used only when algorithm.estimator is gae)."""
 
-    path: str | None = field(None, help="initial critic weights (null: the policy's, with a fresh value head)")
+    path: str | None = field(None, check=resolve_model_path, help="initial critic weights (null: the policy's, with a fresh value head)")
     lr: float = field(1e-4, gt=0, help="critic learning rate")
     loss: ValueLossConfig = section(ValueLossConfig, "clipped value loss")
 
@@ -152,7 +153,7 @@ class TrainEvalConfig:
 
 @dataclass
 class TrainSchedule:
-    steps: int = field(200, ge=1, help="trainer steps (each is algorithm.epochs optimizer steps)")
+    steps: int = field(200, ge=0, help="trainer steps (each is algorithm.epochs optimizer steps)")
     max_seconds: float = field(0.0, ge=0, help="stop after this many seconds of RL (0: no limit); the final eval still runs")
 
 
@@ -180,6 +181,9 @@ class TrainConfig:
         return self.schedule.steps * self.algorithm.epochs
 
     def validate(self) -> None:
+        if self.generator.name != "remote" and self.generator.max_model_len <= self.rollout.max_tokens:
+            raise ValueError(f"generator.max_model_len ({self.generator.max_model_len}) must exceed rollout.max_tokens "
+                             f"({self.rollout.max_tokens}): the prompt needs room too")
         if self.rollout.max_staleness > 0 and self.rollout.stale_policy == "is" and self.algorithm.loss.tis_cap is None:
             raise ValueError("rollout.stale_policy=is weights stale samples by the truncated importance ratio; "
                              "set algorithm.loss.tis_cap (e.g. 2)")
@@ -191,15 +195,21 @@ class TrainConfig:
 class Critic:
     """A value model: the policy's transformer with a scalar head per token (PPO)."""
 
-    def __init__(self, cfg: CriticConfig, policy_path: str, learner_cfg: LearnerConfig, optim: OptimConfig, total_steps: int):
+    def __init__(self, cfg: CriticConfig, policy_path: str, learner_cfg: LearnerConfig, optim: OptimConfig, total_steps: int,
+                 resume_from: Path | None = None):
         from dataclasses import replace
 
         from transformers import AutoModelForTokenClassification
 
-        path = resolve_model_path(cfg.path or policy_path)
+        # A checkpoint holds the trained critic, value head included (a fresh head would make
+        # the resumed run's advantages differ from the uninterrupted run's).
+        saved = resume_from / "critic" / "model" if resume_from else None
+        path = str(saved) if saved and saved.is_dir() else resolve_model_path(cfg.path or policy_path)
         model = AutoModelForTokenClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
         self.cfg = cfg
         self.learner = build_learner(model, learner_cfg, replace(optim, lr=cfg.lr), total_steps)
+        if saved and saved.is_dir():
+            self.learner.load_state(resume_from / "critic")
 
     def values(self, exp: Experience, grad: bool) -> torch.Tensor:
         """[B, T-1] value of the state before each label position."""
@@ -290,6 +300,9 @@ class Trainer:
         from rlvr.verifiers import VerifierPool
 
         self.cfg = cfg
+        # Whatever is initialised at random (PPO's value head) must be the same in every run of
+        # this config, or neither reruns nor resumes could match.
+        torch.manual_seed(cfg.run.seed)
         # The launcher's rank is known before the process group exists: only rank 0 writes the run directory.
         self.run = RunDir(cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
         self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints)
@@ -297,6 +310,7 @@ class Trainer:
         self.tokenizer = load_tokenizer(cfg.model.path)
         self.train_problems = load_problems(cfg.data)
         self.eval_problems = load_problems(cfg.eval.dataset)[: cfg.eval.num_problems] if (cfg.eval.before_after or cfg.eval.every) else []
+        check_prompts_fit(self.train_problems + self.eval_problems, self.template, self.tokenizer, cfg.rollout.max_tokens, cfg.generator, cfg.model.path)
         resume_from = self.ckpts.latest() if cfg.run.resume else None
         self.state: dict[str, Any] = {}
         policy_path = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
@@ -316,9 +330,8 @@ class Trainer:
         loss = cfg.algorithm.loss
         self.needs_ref = loss.kl_coef > 0 or cfg.algorithm.kl_reward_coef > 0
         self.ref = load_model(resolve_model_path(cfg.model.path), cfg.model.dtype).to(self.learner.device).eval() if self.needs_ref else None
-        self.critic = Critic(cfg.algorithm.critic, cfg.model.path, cfg.learner, cfg.optim, cfg.optimizer_steps) if cfg.algorithm.estimator == "gae" else None
-        if self.critic is not None and resume_from and (resume_from / "critic").is_dir():
-            self.critic.learner.load_state(resume_from / "critic")
+        self.critic = (Critic(cfg.algorithm.critic, cfg.model.path, cfg.learner, cfg.optim, cfg.optimizer_steps, resume_from)
+                       if cfg.algorithm.estimator == "gae" else None)
         self.generator = build_generator(cfg.generator, policy_path, self.tokenizer)
         # Policy version of the weights the generator holds.
         self.generator_version = self.policy_version
@@ -326,6 +339,8 @@ class Trainer:
         self.order = list(range(len(self.train_problems)))
         random.Random(cfg.run.seed).shuffle(self.order)
         self.pipeline = RolloutPipeline(self.collect, cfg.rollout.max_staleness)
+        if "rng" in self.state:  # last: building the critic and the engines draws random numbers
+            _set_rng_state(self.state["rng"][self.rank])
 
     @property
     def policy_version(self) -> int:
@@ -588,15 +603,10 @@ class Trainer:
         state = {**self.state, "rng": list(rngs)}
         if self.world_size > 1:
             state.update(cursor=sum(cursors), rank_cursors=list(cursors))
-        path = self.ckpts.save(step, self.learner, self.tokenizer, state)
-        if self.critic is not None:
-            (path / "critic").mkdir(exist_ok=True)
-            self.critic.learner.save_state(path / "critic")
+        self.ckpts.save(step, self.learner, self.tokenizer, state, {"critic": self.critic.learner} if self.critic is not None else None)
 
     def _restore(self, state: dict[str, Any]) -> int:
-        """This rank's data position (and RNG state) from a checkpoint's trainer state."""
-        if "rng" in state:
-            _set_rng_state(state["rng"][self.rank])
+        """This rank's data position from a checkpoint's trainer state."""
         if self.world_size == 1:
             return state.get("cursor", 0)
         cursors = state.get("rank_cursors", [])

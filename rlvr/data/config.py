@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rlvr.config import field
+from rlvr.config import check_existing_path, field
 from rlvr.data.filters import parse_filters
 from rlvr.data.registry import DATASETS
 
@@ -52,3 +52,8 @@ class DatasetConfig:
     def validate(self) -> None:
         if self.name in FILE_FORMATS and not self.path:
             raise ValueError(f"dataset '{self.name}' reads a file: set path")
+        if self.path and self.name in FILE_FORMATS and self.name != "hf":  # hf may name a hub dataset
+            try:
+                check_existing_path(self.path)
+            except ValueError as e:
+                raise ValueError(f"path: {e}") from None
