@@ -268,10 +268,15 @@ class Learner:
         return _plain(self.optimizer.state_dict())
 
     def save_state(self, directory: Path) -> None:
-        """This rank's optimizer state (rank-suffixed file: ZeRO partitions differ per rank)."""
+        """This rank's optimizer state (rank-suffixed file: ZeRO partitions differ per rank), and
+        with LoRA the adapters: a checkpoint's ``model/`` holds merged weights, which a resumed
+        run cannot split back into base and adapters."""
         import torch
 
-        torch.save({"optimizer": self.optimizer_state(), "step": self.step_count}, directory / f"optimizer_rank{self.rank}.pt")
+        state: dict[str, Any] = {"optimizer": self.optimizer_state(), "step": self.step_count}
+        if self.cfg.lora.rank > 0:
+            state["adapters"] = {name: p.detach().cpu().clone() for name, p in self.model.named_parameters() if p.requires_grad}
+        torch.save(state, directory / f"optimizer_rank{self.rank}.pt")
 
     def load_state(self, directory: Path) -> None:
         import torch
@@ -282,6 +287,13 @@ class Learner:
             raise RlvrError(f"checkpoint {directory} lacks optimizer state {missing[0]} (saved with another world size?)")
         states = [torch.load(f, map_location="cpu", weights_only=True) for f in files]
         mine = states[self.rank]
+        if "adapters" in mine:
+            import torch
+
+            params = dict(self.model.named_parameters())
+            with torch.no_grad():
+                for name, t in mine["adapters"].items():
+                    params[name].copy_(t)
         if self.engine is not None and self.cfg.zero_stage > 0:
             opt = self.engine.optimizer
             live = opt.state_dict()
@@ -313,19 +325,28 @@ def _apply_lora(model, cfg: LoraConfig):
 
 
 def _merged_lora_state(model) -> Iterator[tuple[str, Any]]:
-    """Base-model names with LoRA deltas folded in: what a generator without adapters needs."""
+    """Base-model names with LoRA deltas folded in: what a generator without adapters needs.
+
+    Each delta is added to a copy (the same sum peft's merge computes in place): merging in place
+    and unmerging leaves the base weights off by rounding after every sync, so a run resumed on
+    the pristine base with the saved adapters could not match the uninterrupted one."""
     import torch
 
     base = model.get_base_model()
     with torch.no_grad():
-        model.merge_adapter()
-        try:
-            for name, p in base.named_parameters():
-                if "lora_" in name:
-                    continue
-                yield name.replace(".base_layer.", "."), p.detach().clone()
-        finally:
-            model.unmerge_adapter()
+        deltas: dict[str, Any] = {}
+        for name, module in base.named_modules():
+            if hasattr(module, "get_delta_weight") and hasattr(module, "lora_A"):
+                for adapter in module.active_adapters:
+                    if adapter in module.lora_A:
+                        key = f"{name}.base_layer.weight"
+                        delta = module.get_delta_weight(adapter)
+                        deltas[key] = deltas[key] + delta if key in deltas else delta
+        for name, p in base.named_parameters():
+            if "lora_" in name:
+                continue
+            merged = p.detach() + deltas[name].to(p.dtype) if name in deltas else p.detach().clone()
+            yield name.replace(".base_layer.", "."), merged
 
 
 def build_learner(model, cfg: LearnerConfig, optim: OptimConfig, total_steps: int) -> Learner:

@@ -126,7 +126,7 @@ class AlgorithmConfig:
 class RolloutConfig:
     """Sampling during training."""
 
-    prompts_per_step: int = field(16, ge=1, help="prompt groups per optimizer step (after dynamic sampling)")
+    prompts_per_step: int = field(16, ge=1, help="prompt groups per trainer step (after dynamic sampling)")
     n: int = field(8, ge=1, help="completions per prompt (the group)")
     temperature: float = field(1.0, gt=0, help="sampling temperature (the learner's logprobs use the same)")
     top_p: float = field(1.0, gt=0, le=1, help="nucleus sampling")
@@ -314,7 +314,10 @@ class Trainer:
         resume_from = self.ckpts.latest() if cfg.run.resume else None
         self.state: dict[str, Any] = {}
         policy_path = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
-        self.learner = build_learner(load_model(policy_path, cfg.model.dtype), cfg.learner, cfg.optim, cfg.optimizer_steps)
+        # LoRA trains adapters on the untouched base: a checkpoint's merged weights are for the
+        # generator, and the adapters come back with the optimizer state.
+        learner_path = resolve_model_path(cfg.model.path) if cfg.learner.lora.rank > 0 else policy_path
+        self.learner = build_learner(load_model(learner_path, cfg.model.dtype), cfg.learner, cfg.optim, cfg.optimizer_steps)
         self.rank, self.world_size = self.learner.rank, self.learner.world_size
         if cfg.rollout.prompts_per_step % self.world_size:
             raise ConfigError(f"rollout.prompts_per_step: {cfg.rollout.prompts_per_step} prompts cannot be split evenly over "
