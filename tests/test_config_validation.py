@@ -142,3 +142,22 @@ def test_cli_refuses_with_one_line_and_exit_2(tmp_path, argv, needle):
     assert out.stderr.strip() == needle or out.stderr.strip().startswith(needle), out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_prompt_plus_budget_must_fit_the_context():
+    """Checked once the model and prompts are known, before an engine starts: vLLM caps
+    max_model_len at the model's positions (256 for tiny-arith) and failed on the first long prompt."""
+    from rlvr.data import DatasetConfig, load_problems
+    from rlvr.generation import GeneratorConfig
+    from rlvr.models import load_tokenizer
+    from rlvr.prompts import get_template
+    from rlvr.rollout import check_prompts_fit
+
+    problems = load_problems(DatasetConfig(name="arith", split="test", options={"level": "hard"}))[:50]
+    args = (problems, get_template("arith"), load_tokenizer("tiny-arith"))
+    check_prompts_fit(*args, 96, GeneratorConfig(max_model_len=512), "tiny-arith")
+    with pytest.raises(ConfigError, match=r"generator.max_model_len: problem \S+'s prompt has \d+ tokens, plus rollout.max_tokens 240 "
+                                          r"is \d+ > 256 \(generator.max_model_len, capped by the model's max_position_embeddings 256\)"):
+        check_prompts_fit(*args, 240, GeneratorConfig(max_model_len=512), "tiny-arith")
+    with pytest.raises(ConfigError, match=r"> 100 \(generator.max_model_len\)"):
+        check_prompts_fit(*args, 96, GeneratorConfig(max_model_len=100), "tiny-arith")
