@@ -52,8 +52,8 @@ def field(
     ``ge``/``gt``/``le``/``lt`` bound a number; ``finite=False`` lets a float be nan or inf;
     ``choices`` is a :class:`~rlvr.registry.Registry` (or a function returning one, for a registry
     defined after the config class) whose names the value must be; ``check(value)`` raises
-    ``ValueError`` for anything else (a port, a path; or
-    :class:`RlvrError`, e.g. a loader's own "file not found"). ``None`` values of optional fields are not checked.
+    ``ValueError`` or :class:`RlvrError` for anything else (a port, a path, a template file).
+    ``None`` values of optional fields are not checked.
     """
     rule = Rule(ge=ge, gt=gt, le=le, lt=lt, finite=finite, choices=choices, check=check)
     kwargs: dict[str, Any] = {"metadata": {"help": help, "rule": rule}}
@@ -84,7 +84,7 @@ class Rule:
         return self.choices if hasattr(self.choices, "names") else self.choices()
 
     def describe(self) -> str:
-        """The documented range, as ``--help-config`` shows it (e.g. ``> 0``, ``0 <= x <= 1``)."""
+        """The documented range, as ``--help-config`` shows it (e.g. ``> 0``, ``> 0 and <= 1``)."""
         parts = [" and ".join(f"{sym} {bound:g}" for sym, bound, _ in self._bounds())] if self._bounds() else []
         if self.choices is not None:
             parts.append("one of: " + ", ".join(self.registry().names()))
