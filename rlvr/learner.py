@@ -288,8 +288,6 @@ class Learner:
         states = [torch.load(f, map_location="cpu", weights_only=True) for f in files]
         mine = states[self.rank]
         if "adapters" in mine:
-            import torch
-
             params = dict(self.model.named_parameters())
             with torch.no_grad():
                 for name, t in mine["adapters"].items():
