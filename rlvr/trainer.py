@@ -600,6 +600,11 @@ class Trainer:
         self.pipeline.drain()
         return self.sync() if self.generator_version < self.policy_version else {}
 
+    def _saves_after(self, step: int) -> bool:
+        """Whether trainer step ``step`` (1-based) ends with a checkpoint (the last one always does)."""
+        every = self.cfg.run.save_every
+        return bool(every and step % every == 0) or step >= self.cfg.schedule.steps
+
     def save(self, step: int) -> None:
         # Each rank's data position and RNG state; rank 0 writes the state file.
         cursors, rngs = zip(*_all_gather((self.state.get("cursor", 0), _rng_state()), self.world_size))
@@ -651,7 +656,9 @@ class Trainer:
         try:
             while step < cfg.schedule.steps:
                 t0 = time.time()
-                batch = self.pipeline.take(step, self.generator_version, prefetch=step + 1 < cfg.schedule.steps)
+                # A checkpoint is a synchronisation point of the rollout pipeline: no batch generated
+                # before it is trained on after it (a resumed run could not regenerate it).
+                batch = self.pipeline.take(step, self.generator_version, prefetch=not self._saves_after(step + 1))
                 self.state["cursor"] = batch.cursor
                 groups, prompt_ids, metrics = self._global_batch(batch)
                 if groups:
@@ -682,7 +689,8 @@ class Trainer:
                 out_of_time = cfg.schedule.max_seconds > 0 and time.time() - t_loop >= cfg.schedule.max_seconds
                 # Every rank must agree to stop (the others would wait in a collective forever).
                 out_of_time = bool(_from_rank0(out_of_time, self.world_size))
-                if (cfg.run.save_every and step % cfg.run.save_every == 0) or step == cfg.schedule.steps or out_of_time:
+                if self._saves_after(step) or out_of_time:
+                    self._current_generator()  # the next batch comes from the saved weights, as after a resume
                     self.save(step)
                 if out_of_time:
                     if main:
