@@ -2,7 +2,8 @@
 checkpoint ends with bitwise the weights and the per-step losses of the uninterrupted run.
 
 Plain GRPO is tests/test_train.py::test_resume_continues_from_the_last_checkpoint; the 2-rank
-case is tests/test_train_distributed.py. Each case here is the smallest run that updates: two
+resume is tests/test_train_distributed.py (it checks that each rank's stream continues, not yet
+bitwise equality with an uninterrupted 2-rank run). Each case here is the smallest run that updates: two
 trainer steps, the second one after the resume."""
 
 from __future__ import annotations
