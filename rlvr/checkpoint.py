@@ -2,13 +2,13 @@
 
 A checkpoint is a directory ``checkpoints/step_NNNNNN/`` holding the model as a ``save_pretrained``
 directory (safetensors; usable on its own by transformers and vLLM), each rank's optimizer state
-(tensors only, loaded with ``weights_only=True``), the optimizer state of any extra learner (the PPO
-critic) and ``trainer_state.json`` (step and whatever the stage needs to continue, e.g. data
-position). It is assembled in a hidden temporary directory and renamed into place only when every
+(tensors only, loaded with ``weights_only=True``), the weights and optimizer state of any other
+learner the run trains (the PPO critic, value head included) and ``trainer_state.json`` (step and
+whatever the stage needs to continue, e.g. data position). It is assembled in a hidden temporary directory and renamed into place only when every
 rank has written its part, so a crash or a full disk leaves the previous checkpoint as the newest
 complete one.
 
-``manifest.json`` (size and sha256 of every other file) is written last, atomically, before the
+``manifest.json`` (size and sha256 of every other file, the critic's too) is written last, atomically, before the
 rename. A checkpoint is *good* when every file matches its manifest and every weight is finite:
 flipped bytes, a truncated file or a missing manifest (a copy interrupted, a disk that lost a
 write) show up as a mismatch, and a checkpoint of a run that had already diverged as non-finite
@@ -126,9 +126,10 @@ class CheckpointManager:
             self._report(f"checkpoint {path} is damaged: {problem}; falling back to an older one")
         return None
 
-    def save(self, step: int, learner, tokenizer, state: dict[str, Any], extra: dict[str, Any] | None = None) -> Path:
-        """Write checkpoint ``step``: the model, ``learner``'s optimizer state and that of each
-        ``extra`` learner (in a subdirectory named by its key), the trainer ``state``, the manifest."""
+    def save(self, step: int, learner, tokenizer, state: dict[str, Any], parts: dict[str, Any] | None = None) -> Path:
+        """Write checkpoint ``step``: ``learner``'s weights and optimizer state, ``state``, and
+        each learner of ``parts`` (e.g. PPO's critic) in a subdirectory of that name, all inside
+        the one atomic rename (a critic written after it could be missing from a complete checkpoint)."""
         final = self.dir / f"step_{step:06d}"
         tmp = self.dir / f".step_{step:06d}.tmp"
         try:
@@ -138,9 +139,10 @@ class CheckpointManager:
             _barrier(learner.world_size)
             learner.save_model(tmp / "model", tokenizer)  # gathers on every rank, rank 0 writes
             learner.save_state(tmp)
-            for name, other in (extra or {}).items():
+            for name, part in (parts or {}).items():
                 (tmp / name).mkdir(exist_ok=True)
-                other.save_state(tmp / name)
+                part.save_model(tmp / name / "model")
+                part.save_state(tmp / name)
             _barrier(learner.world_size)
             if learner.is_main:
                 atomic_write_json(tmp / STATE_FILE, {**state, "step": step})

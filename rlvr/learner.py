@@ -35,15 +35,15 @@ from rlvr.errors import RlvrError
 class OptimConfig:
     """AdamW with linear warmup and cosine/linear decay."""
 
-    lr: float = field(3e-4, help="peak learning rate")
-    weight_decay: float = field(0.0, help="AdamW decoupled weight decay")
-    beta1: float = field(0.9, help="AdamW beta1")
-    beta2: float = field(0.95, help="AdamW beta2")
-    eps: float = field(1e-8, help="AdamW epsilon")
-    warmup_steps: int = field(0, help="optimizer steps of linear warmup from 0 to lr")
+    lr: float = field(3e-4, gt=0, help="peak learning rate")
+    weight_decay: float = field(0.0, ge=0, help="AdamW decoupled weight decay")
+    beta1: float = field(0.9, ge=0, lt=1, help="AdamW beta1")
+    beta2: float = field(0.95, ge=0, lt=1, help="AdamW beta2")
+    eps: float = field(1e-8, gt=0, help="AdamW epsilon")
+    warmup_steps: int = field(0, ge=0, help="optimizer steps of linear warmup from 0 to lr")
     schedule: Literal["cosine", "linear", "constant"] = field("constant", help="decay after warmup")
-    min_lr_ratio: float = field(0.1, help="final lr as a fraction of lr for cosine/linear decay")
-    max_grad_norm: float = field(1.0, help="clip the global gradient norm to this (0 disables)")
+    min_lr_ratio: float = field(0.1, ge=0, le=1, help="final lr as a fraction of lr for cosine/linear decay")
+    max_grad_norm: float = field(1.0, ge=0, help="clip the global gradient norm to this (0 disables)")
 
     def lr_at(self, step: int, total_steps: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based) of ``total_steps``."""
@@ -64,9 +64,9 @@ class LoraConfig:
     """Optional LoRA adapters through peft (rank 0 trains all weights). The generator gets the
     merged weights (base + scale * B @ A) after every update, so it needs no adapter support."""
 
-    rank: int = field(0, help="LoRA rank; 0 disables LoRA")
-    alpha: float = field(16.0, help="LoRA scaling numerator (scale = alpha / rank)")
-    dropout: float = field(0.0, help="dropout on the LoRA input")
+    rank: int = field(0, ge=0, help="LoRA rank; 0 disables LoRA")
+    alpha: float = field(16.0, gt=0, help="LoRA scaling numerator (scale = alpha / rank)")
+    dropout: float = field(0.0, ge=0, lt=1, help="dropout on the LoRA input")
     target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         help="module names that get adapters",
@@ -78,22 +78,16 @@ class LearnerConfig:
     """Where and how gradients are computed."""
 
     backend: Literal["deepspeed", "torch"] = field("deepspeed", help="DeepSpeed engine, or plain torch as the fallback")
-    zero_stage: int = field(1, help="DeepSpeed ZeRO stage 0-3 (ignored by the torch backend)")
-    micro_batch_size: int = field(16, help="sequences per forward/backward pass")
+    zero_stage: int = field(1, ge=0, le=3, help="DeepSpeed ZeRO stage 0-3 (ignored by the torch backend)")
+    micro_batch_size: int = field(16, ge=1, help="sequences per forward/backward pass")
     dtype: Literal["float32", "bfloat16"] = field("float32", help="training dtype (CPUs without bf16 units: float32)")
     gradient_checkpointing: bool = field(False, help="recompute activations in backward to save memory")
     lora: LoraConfig = field(default_factory=LoraConfig, help="LoRA adapters (optional)")
     max_nonfinite_steps: int = field(
-        3, help="optimizer steps in a row that may be skipped for a non-finite loss or gradient norm before the run stops "
+        3, ge=1, help="optimizer steps in a row that may be skipped for a non-finite loss or gradient norm before the run stops "
                 "(a skipped step leaves the weights as they were; 1 stops at the first)")
 
     def validate(self) -> None:
-        if self.max_nonfinite_steps < 1:
-            raise ValueError("learner.max_nonfinite_steps must be at least 1")
-        if not 0 <= self.zero_stage <= 3:
-            raise ValueError("learner.zero_stage must be 0, 1, 2 or 3")
-        if self.micro_batch_size < 1:
-            raise ValueError("learner.micro_batch_size must be at least 1")
         if self.lora.rank > 0 and self.backend == "deepspeed" and self.zero_stage == 3:
             # Merging the adapters for the generator needs each base weight whole; with frozen base
             # weights ZeRO-2 already holds the (small) optimizer state sharded.
@@ -333,11 +327,15 @@ class Learner:
         return _plain(self.optimizer.state_dict())
 
     def save_state(self, directory: Path) -> None:
-        """This rank's optimizer state (rank-suffixed file: ZeRO partitions differ per rank)."""
+        """This rank's optimizer state (rank-suffixed file: ZeRO partitions differ per rank), and
+        with LoRA the adapters: a checkpoint's ``model/`` holds merged weights, which a resumed
+        run cannot split back into base and adapters."""
         import torch
 
-        torch.save({"optimizer": self.optimizer_state(), "step": self.step_count, "nonfinite_steps": self.nonfinite_steps},
-                   directory / f"optimizer_rank{self.rank}.pt")
+        state: dict[str, Any] = {"optimizer": self.optimizer_state(), "step": self.step_count, "nonfinite_steps": self.nonfinite_steps}
+        if self.cfg.lora.rank > 0:
+            state["adapters"] = {name: p.detach().cpu().clone() for name, p in self.model.named_parameters() if p.requires_grad}
+        torch.save(state, directory / f"optimizer_rank{self.rank}.pt")
 
     def load_state(self, directory: Path) -> None:
         import torch
@@ -348,6 +346,11 @@ class Learner:
             raise RlvrError(f"checkpoint {directory} lacks optimizer state {missing[0]} (saved with another world size?)")
         states = [torch.load(f, map_location="cpu", weights_only=True) for f in files]
         mine = states[self.rank]
+        if "adapters" in mine:
+            params = dict(self.model.named_parameters())
+            with torch.no_grad():
+                for name, t in mine["adapters"].items():
+                    params[name].copy_(t)
         if self.engine is not None and self.cfg.zero_stage > 0:
             opt = self.engine.optimizer
             live = opt.state_dict()
@@ -399,19 +402,28 @@ def _apply_lora(model, cfg: LoraConfig):
 
 
 def _merged_lora_state(model) -> Iterator[tuple[str, Any]]:
-    """Base-model names with LoRA deltas folded in: what a generator without adapters needs."""
+    """Base-model names with LoRA deltas folded in: what a generator without adapters needs.
+
+    Each delta is added to a copy (the same sum peft's merge computes in place): merging in place
+    and unmerging leaves the base weights off by rounding after every sync, so a run resumed on
+    the pristine base with the saved adapters could not match the uninterrupted one."""
     import torch
 
     base = model.get_base_model()
     with torch.no_grad():
-        model.merge_adapter()
-        try:
-            for name, p in base.named_parameters():
-                if "lora_" in name:
-                    continue
-                yield name.replace(".base_layer.", "."), p.detach().clone()
-        finally:
-            model.unmerge_adapter()
+        deltas: dict[str, Any] = {}
+        for name, module in base.named_modules():
+            if hasattr(module, "get_delta_weight") and hasattr(module, "lora_A"):
+                for adapter in module.active_adapters:
+                    if adapter in module.lora_A:
+                        key = f"{name}.base_layer.weight"
+                        delta = module.get_delta_weight(adapter)
+                        deltas[key] = deltas[key] + delta if key in deltas else delta
+        for name, p in base.named_parameters():
+            if "lora_" in name:
+                continue
+            merged = p.detach() + deltas[name].to(p.dtype) if name in deltas else p.detach().clone()
+            yield name.replace(".base_layer.", "."), merged
 
 
 def build_learner(model, cfg: LearnerConfig, optim: OptimConfig, total_steps: int) -> Learner:

@@ -43,9 +43,9 @@ class RunConfig:
                     "auto (--resume=auto): continue if there is one, else start afresh")
     overwrite: bool = field(False, help="explicit opt-in to start afresh in an output_dir that holds checkpoints, deleting "
                                         "them (never one another live run holds)")
-    log_every: int = field(1, help="write metrics every N optimizer steps")
-    save_every: int = field(100, help="checkpoint every N optimizer steps (0: only at the end)")
-    keep_checkpoints: int = field(2, help="how many recent checkpoints to keep")
+    log_every: int = field(1, ge=1, help="write metrics every N steps")
+    save_every: int = field(100, ge=0, help="checkpoint every N steps (0: only at the end)")
+    keep_checkpoints: int = field(2, ge=0, help="how many recent checkpoints to keep (0: all)")
     tensorboard: bool = field(False, help="also log metrics to TensorBoard (<output_dir>/tb)")
     wandb_project: str | None = field(None, help="also log metrics to this Weights & Biases project")
     progress: bool = field(True, help="show a progress bar")

@@ -42,14 +42,10 @@ from rlvr.run import MetricsLogger, RunConfig, RunDir, plot_curves
 class ScheduleConfig:
     """How long a supervised stage trains and how often it evaluates."""
 
-    steps: int = field(1000, help="optimizer steps")
-    batch_size: int = field(64, help="sequences per optimizer step (split into learner.micro_batch_size)")
-    max_seconds: float = field(0.0, help="stop early after this many seconds of training (0: no limit)")
-    eval_every: int = field(100, help="evaluate every N steps (0: only at the end)")
-
-    def validate(self) -> None:
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError("steps and batch_size must be positive")
+    steps: int = field(1000, ge=1, help="optimizer steps")
+    batch_size: int = field(64, ge=1, help="sequences per optimizer step (split into learner.micro_batch_size)")
+    max_seconds: float = field(0.0, ge=0, help="stop early after this many seconds of training (0: no limit)")
+    eval_every: int = field(100, ge=0, help="evaluate every N steps (0: only at the end)")
 
 
 @dataclass
