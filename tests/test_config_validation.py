@@ -41,6 +41,8 @@ CASES = [
     (["rollout.verifier_timeout=-1"], "rollout.verifier_timeout: must be > 0"),
     (["schedule.steps=-5"], "schedule.steps: must be >= 0, got -5"),
     (["run.save_every=-1"], "run.save_every: must be >= 0, got -1"),
+    (["run.resume=sometimes"], "run.resume: expected bool | 'auto', got 'sometimes'"),
+    (["learner.max_nonfinite_steps=0"], "learner.max_nonfinite_steps: must be >= 1, got 0"),
     (["algorithm.epochs=0"], "algorithm.epochs: must be >= 1"),
     (["algorithm.loss.clip_low=1.5"], "algorithm.loss.clip_low: must be >= 0 and < 1"),
     (["generator.max_model_len=8"], "generator.max_model_len (8) must exceed rollout.max_tokens (96)"),

@@ -120,14 +120,6 @@ def test_nonfinite_weights_after_a_finite_step_stop_the_run(tiny_model_dir):
         _nan_step(learner, _batches(model.config.vocab_size, 1)[0], poison=False)
 
 
-def test_max_nonfinite_steps_is_validated():
-    from rlvr.config import from_dict
-    from rlvr.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="learner.max_nonfinite_steps must be at least 1"):
-        from_dict(LearnerConfig, {"max_nonfinite_steps": 0}, "learner")
-
-
 def test_a_learning_rate_that_wipes_out_the_model_is_warned_about(tiny_model_dir, capsys):
     """optim.lr=10 collapsed accuracy to 0 in one step with nothing non-finite for the guard to see."""
     build_learner(load_model(str(tiny_model_dir)), LearnerConfig(backend="torch"), OptimConfig(lr=10.0), total_steps=1)

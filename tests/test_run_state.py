@@ -196,6 +196,21 @@ def test_a_damaged_checkpoint_is_named_and_resume_falls_back(tmp_path, learner, 
     assert CheckpointManager(run.checkpoints).load(found, learner)["cursor"] == 1
 
 
+def test_a_damaged_critic_is_named_and_resume_falls_back(tmp_path, learner, tiny_tokenizer, capsys):
+    """PPO's critic (weights, value head, optimizer state) is a part of the checkpoint, so the
+    manifest covers it: a damaged critic is a damaged checkpoint (the learner stands in for it)."""
+    run = _dir(_run(tmp_path))
+    ckpts = CheckpointManager(run.checkpoints, keep=0)
+    for step in (1, 2):
+        ckpts.save(step, learner, tiny_tokenizer, {"cursor": step}, parts={"critic": learner})
+    run.close()
+    files = json.loads((run.checkpoints / "step_000002" / MANIFEST).read_text())["files"]
+    assert {"critic/optimizer_rank0.pt", "critic/model/model.safetensors"} <= files.keys()
+    _truncate("critic/model/model.safetensors")(run.checkpoints / "step_000002")
+    assert ckpts.newest_good() == run.checkpoints / "step_000001"
+    assert "critic/model/model.safetensors is" in capsys.readouterr().err
+
+
 def test_rotation_keeps_older_checkpoints_until_the_new_one_verifies(tmp_path, learner, tiny_tokenizer, capsys):
     run = _dir(_run(tmp_path))
     ckpts = _save(run, learner, tiny_tokenizer, 1, 2, 3, keep=2)
