@@ -6,7 +6,8 @@ thread generates and scores the next batch as soon as the current one is handed 
 so one generation overlaps one update (one-step-off-policy RL, as in verl's one-step-off
 pipeline, PipelineRL and AReaL with ``max_head_offpolicyness``).
 
-Policy versions. The version of the weights is the learner's optimizer-step count. A batch is
+Policy versions. The version of the weights is the number of updates applied (trainer steps; an
+update of ``algorithm.epochs > 1`` takes several optimizer steps but is one version). A batch is
 stamped with the version of the generator's weights when it is scheduled (by the main thread, so
 the stamp never depends on thread timing; weights change only between generations), and is consumed
 by the update of step ``s``, where the learner is at version ``s``; its *staleness* is
@@ -58,7 +59,7 @@ class RolloutBatch:
     step: int
     groups: list[list[ScoredCompletion]]
     prompt_ids: list[list[int]]
-    versions: list[int]  # per group: the learner step count of the weights that generated it
+    versions: list[int]  # per group: the policy version (updates applied) of the weights that generated it
     stats: dict[str, Any] = field(default_factory=dict)  # counts and timings, reduced across ranks by the trainer
     cursor: int = 0  # this rank's data position after the batch's draws (what a checkpoint records)
 

@@ -5,6 +5,12 @@ metadata (shown by ``--print-config`` and ``rlvr <cmd> --help-config``). Loading
 key, a wrong type, or a value outside a ``Literal`` is a :class:`ConfigError` naming the dotted key,
 because a silently ignored typo (``optim.lr`` spelled ``optim.lrr``) wastes a whole run.
 
+Every value is validated when the config loads, never deep in a run: besides its type, a field may
+declare bounds next to its default (``field(1e-4, help=..., gt=0)``), registry ``choices`` (the names a
+registry knows, plug-ins included) or a ``check`` function; float fields must be finite unless they
+say ``finite=False``. The bounds show in ``--help-config``. A section's ``validate()`` then checks
+what relates several of its fields. YAML files refuse duplicate keys (the second would silently win).
+
 Resolution order: dataclass defaults < the YAML file (``--config``: a path, or the name of a
 built-in under ``rlvr/configs/<command>/``) < dotted overrides (``optim.lr=3e-4``), whose values are
 parsed as YAML scalars.
@@ -13,26 +19,109 @@ parsed as YAML scalars.
 from __future__ import annotations
 
 import dataclasses
+import math
+import operator
 import types
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from rlvr.errors import ConfigError
+from rlvr.errors import ConfigError, RlvrError
 
 T = TypeVar("T")
 
 
-def field(default: Any = dataclasses.MISSING, *, help: str, default_factory: Any = dataclasses.MISSING) -> Any:  # noqa: A002
-    """A dataclass field with a one-line description (required: every knob is documented)."""
-    kwargs: dict[str, Any] = {"metadata": {"help": help}}
+def field(
+    default: Any = dataclasses.MISSING,
+    *,
+    help: str,  # noqa: A002
+    default_factory: Any = dataclasses.MISSING,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    finite: bool = True,
+    choices: Any = None,
+    check: Callable[[Any], None] | None = None,
+) -> Any:
+    """A dataclass field with a one-line description (required: every knob is documented).
+
+    ``ge``/``gt``/``le``/``lt`` bound a number; ``finite=False`` lets a float be nan or inf;
+    ``choices`` is a :class:`~rlvr.registry.Registry` (or a function returning one, for a registry
+    defined after the config class) whose names the value must be; ``check(value)`` raises
+    ``ValueError`` or :class:`RlvrError` for anything else (a port, a path, a template file).
+    ``None`` values of optional fields are not checked.
+    """
+    rule = Rule(ge=ge, gt=gt, le=le, lt=lt, finite=finite, choices=choices, check=check)
+    kwargs: dict[str, Any] = {"metadata": {"help": help, "rule": rule}}
     if default_factory is not dataclasses.MISSING:
         kwargs["default_factory"] = default_factory
     else:
         kwargs["default"] = default
     return dataclasses.field(**kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What a field's value must satisfy beyond its type (see :func:`field`)."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    finite: bool = True
+    choices: Any = None
+    check: Callable[[Any], None] | None = None
+
+    def _bounds(self) -> list[tuple[str, float, Callable[[float, float], bool]]]:
+        ops = ((">=", self.ge, operator.ge), (">", self.gt, operator.gt), ("<=", self.le, operator.le), ("<", self.lt, operator.lt))
+        return [(sym, bound, op) for sym, bound, op in ops if bound is not None]
+
+    def registry(self) -> Any:
+        return self.choices if hasattr(self.choices, "names") else self.choices()
+
+    def describe(self) -> str:
+        """The documented range, as ``--help-config`` shows it (e.g. ``> 0``, ``> 0 and <= 1``)."""
+        parts = [" and ".join(f"{sym} {bound:g}" for sym, bound, _ in self._bounds())] if self._bounds() else []
+        if self.choices is not None:
+            parts.append("one of: " + ", ".join(self.registry().names()))
+        return ", ".join(parts)
+
+    def apply(self, value: Any, key: str) -> None:
+        """Raise :class:`ConfigError` naming ``key`` when ``value`` breaks the rule."""
+        if value is None:
+            return
+        if isinstance(value, float) and self.finite and not math.isfinite(value):
+            raise ConfigError(f"{key}: must be a finite number, got {value}")
+        for sym, bound, op in self._bounds():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not op(value, bound):
+                raise ConfigError(f"{key}: must be {self.describe()}, got {value!r}")
+        if self.choices is not None:
+            registry = self.registry()
+            if value not in registry:
+                raise ConfigError(f"{key}: unknown {registry.kind} {value!r} (known: {', '.join(registry.names())})")
+        if self.check is not None:
+            try:
+                self.check(value)
+            except (ValueError, RlvrError) as e:
+                raise ConfigError(f"{key}: {e}") from None
+
+
+NO_RULE = Rule()
+
+
+def check_port(port: int) -> None:
+    """A TCP port to listen on or connect to (0 would make the OS pick one nobody can be told)."""
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port must be between 1 and 65535, got {port}")
+
+
+def check_existing_path(path: str) -> None:
+    if not Path(path).expanduser().exists():
+        raise ValueError(f"no such file or directory: {path}")
 
 
 def section(cls: type, help: str) -> Any:  # noqa: A002
@@ -83,7 +172,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if origin is list:
         (inner,) = get_args(tp) or (Any,)
         if isinstance(value, str) and inner is not str and "," in value:
-            value = [yaml.safe_load(v) for v in value.split(",")]
+            value = [safe_load(v) for v in value.split(",")]
         if not isinstance(value, (list, tuple)):
             value = [value] if isinstance(value, (str, int, float)) else value
         if not isinstance(value, list):
@@ -145,6 +234,8 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
         obj = cls(**kwargs)
     except TypeError as e:  # a required field without default
         raise ConfigError(f"{prefix or 'config'}: {e}") from None
+    for f in dataclasses.fields(cls):  # defaults too: a built-in config must obey its own rules
+        f.metadata.get("rule", NO_RULE).apply(getattr(obj, f.name), f"{prefix}.{f.name}" if prefix else f.name)
     validate = getattr(obj, "validate", None)
     if validate is not None:
         try:
@@ -181,7 +272,8 @@ def describe(cls: type, prefix: str = "") -> list[tuple[str, str, str]]:
             rows.append((key, "section", f.metadata.get("help", "")))
             rows.extend(describe(tp, key + "."))
         else:
-            rows.append((key, _type_name(tp), f.metadata.get("help", "")))
+            rule = f.metadata.get("rule", NO_RULE).describe()
+            rows.append((key, _type_name(tp) + (f" ({rule})" if rule else ""), f.metadata.get("help", "")))
     return rows
 
 
@@ -208,9 +300,28 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return parse_yaml(text, str(path))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (plain YAML keeps the last,
+    so ``lr: 1e-4`` further down a file would silently override the one the user is reading)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` refusing duplicate keys: every YAML the user writes is read with this."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_yaml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -268,7 +379,7 @@ def apply_override(data: dict[str, Any], override: str) -> None:
     if not key:
         raise ConfigError(f"override '{override}' has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     node = data

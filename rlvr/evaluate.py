@@ -86,18 +86,18 @@ class EvalSamplingConfig(SamplingConfig):
     Qwen2.5-Math reports: temperature 0.6, top-p 0.95); they live on the class, not in a
     default factory, so that ``sampling.n=64`` alone keeps them."""
 
-    n: int = field(16, help="completions per problem (--n)")
-    temperature: float = field(0.6, help="softmax temperature")
-    top_p: float = field(0.95, help="nucleus sampling mass (1 disables)")
-    max_tokens: int = field(1024, help="most tokens per completion (the greedy pass uses the same)")
+    n: int = field(16, ge=1, help="completions per problem (--n)")
+    temperature: float = field(0.6, ge=0, help="softmax temperature")
+    top_p: float = field(0.95, gt=0, le=1, help="nucleus sampling mass (1 disables)")
+    max_tokens: int = field(1024, ge=1, help="most tokens per completion (the greedy pass uses the same)")
 
 
 @dataclass
 class EvalGeneratorConfig(GeneratorConfig):
     """The engine for an eval: unlike in training it has the accelerator to itself and never sleeps."""
 
-    max_model_len: int = field(4096, help="longest prompt + completion in tokens")
-    gpu_memory_utilization: float = field(0.85, help="vLLM on GPU: fraction of GPU memory for weights + KV cache")
+    max_model_len: int = field(4096, ge=2, help="longest prompt + completion in tokens")
+    gpu_memory_utilization: float = field(0.85, gt=0, le=1, help="vLLM on GPU: fraction of GPU memory for weights + KV cache")
     sleep_between_steps: bool = field(False, help="vLLM on GPU: release memory after each generate call (no use in an eval)")
 
 
@@ -124,17 +124,17 @@ class EvalConfig:
         default_factory=dict,
         help="prompt template per label (defaults: gsm8k; qwen-math for math/aime/amc/champ; physics; arith; r1-zero for countdown)",
     )
-    limit: int | None = field(None, help="at most this many problems per dataset, the first ones (data.<label>.limit wins) (--limit)")
+    limit: int | None = field(None, ge=1, help="at most this many problems per dataset, the first ones (data.<label>.limit wins) (--limit)")
     sampling: EvalSamplingConfig = section(EvalSamplingConfig, "the sampled pass: n per problem (--n), temperature, top_p, max_tokens, stop")
     k: list[int] = field(default_factory=list, help="k of pass@k and maj@k (--k 1,2,4); empty: powers of two up to n, and n")
     greedy: bool = field(True, help="also decode every problem greedily (n=1, temperature 0) into greedy.jsonl")
     seed: int = field(0, help="sampling seed; with prompts_per_chunk it fixes every sample")
     output_dir: str = field("runs/eval", help="results.json, samples.jsonl, greedy.jsonl, report.md, passk.png (--output)")
     resume: bool = field(True, help="continue from the samples already in output_dir (false: refuse a directory that has some)")
-    prompts_per_chunk: int = field(64, help="prompts per generator call; the verifier scores one chunk while the next generates")
-    verifier_workers: int = field(2, help="verifier worker processes")
-    verifier_timeout: float = field(5.0, help="seconds per verdict (and per answer comparison of maj@k) before it counts as wrong / different")
-    n_resamples: int = field(N_RESAMPLES, help="bootstrap resamples for the 95% intervals")
+    prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; the verifier scores one chunk while the next generates")
+    verifier_workers: int = field(2, ge=1, help="verifier worker processes")
+    verifier_timeout: float = field(5.0, gt=0, help="seconds per verdict (and per answer comparison of maj@k) before it counts as wrong / different")
+    n_resamples: int = field(N_RESAMPLES, ge=1, help="bootstrap resamples for the 95% intervals")
     generator: EvalGeneratorConfig = section(EvalGeneratorConfig, "generation engine")
     progress: bool = field(True, help="show a progress bar")
 
@@ -147,14 +147,6 @@ class EvalConfig:
                     f"k: pass@{k} needs at least {k} samples per problem but sampling.n is {self.sampling.n} "
                     f"(lower --k or raise --n)"
                 )
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be at least 1, got {self.limit} (--limit)")
-        if self.prompts_per_chunk < 1:
-            raise ValueError("prompts_per_chunk must be at least 1")
-        if self.verifier_workers < 1:
-            raise ValueError("verifier_workers must be at least 1")
-        if self.n_resamples < 1:
-            raise ValueError("n_resamples must be at least 1")
         for what, labels in (("models", [label for label, _ in self.model_specs()]), ("datasets", self.datasets)):
             repeated = sorted({x for x in labels if labels.count(x) > 1})
             if repeated:

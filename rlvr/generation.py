@@ -34,35 +34,25 @@ from rlvr.weight_sync import Check
 class GeneratorConfig:
     """Which engine samples completions, and its resources."""
 
-    name: str = field("vllm", help="generator implementation: vllm (default), hf (transformers generate) or remote (rlvr serve-generator)")
+    name: str = field("vllm", choices=lambda: _builtin_generators(), help="generator implementation: vllm (in this process), hf (transformers generate), remote (rlvr serve-generator) or a plug-in")
     dtype: Literal["float32", "bfloat16", "float16"] = field("float32", help="weights and activations dtype of the generator")
-    max_model_len: int = field(512, help="longest prompt + completion in tokens")
-    gpu_memory_utilization: float = field(0.3, help="vLLM on GPU: fraction of GPU memory for weights + KV cache (colocated with the learner)")
-    cpu_kv_cache_gib: float = field(1.0, help="vLLM on CPU: KV cache size in GiB (sets VLLM_CPU_KVCACHE_SPACE)")
+    max_model_len: int = field(512, ge=2, help="longest prompt + completion in tokens")
+    gpu_memory_utilization: float = field(0.3, gt=0, le=1, help="vLLM on GPU: fraction of GPU memory for weights + KV cache (colocated with the learner)")
+    cpu_kv_cache_gib: float = field(1.0, gt=0, help="vLLM on CPU: KV cache size in GiB (sets VLLM_CPU_KVCACHE_SPACE)")
     enforce_eager: bool = field(True, help="vLLM: no CUDA graphs / torch.compile (faster start, slower decode)")
-    chunk_size: int = field(256, help="most completions requested from the engine at once; n is split so memory stays bounded")
+    chunk_size: int = field(256, ge=1, help="most completions requested from the engine at once; n is split so memory stays bounded")
     seed: int = field(0, help="engine seed; per-request seeds derive from the seed passed to generate()")
     sleep_between_steps: bool = field(True, help="vLLM on GPU: release KV cache and offload weights while the learner trains")
     fingerprint_max_elements: int = field(
-        50_000_000, help="weight-sync check covers every parameter up to this many elements, else a deterministic subset"
+        50_000_000, ge=1, help="weight-sync check covers every parameter up to this many elements, else a deterministic subset"
     )
     address: str | None = field(None, help="remote: host:port of the `rlvr serve-generator` to use")
     transport: Literal["auto", "gloo", "nccl"] = field("auto", help="remote: weight channel; auto is nccl with CUDA, else gloo")
     token_file: str | None = field(None, help="remote: file holding the server's auth token (default: $RLVR_GENERATOR_TOKEN)")
-    connect_timeout: float = field(60.0, help="remote: seconds to keep retrying to reach the server at start-up")
-    request_timeout: float = field(1800.0, help="seconds either side of a remote generator waits for the other's next message")
+    connect_timeout: float = field(60.0, ge=0, help="remote: seconds to keep retrying to reach the server at start-up")
+    request_timeout: float = field(1800.0, gt=0, help="seconds either side of a remote generator waits for the other's next message")
 
     def validate(self) -> None:
-        if self.chunk_size < 1:
-            raise ValueError("generator.chunk_size must be at least 1")
-        if self.max_model_len < 2:
-            raise ValueError("generator.max_model_len must be at least 2")
-        if not 0 < self.gpu_memory_utilization <= 1:
-            raise ValueError("generator.gpu_memory_utilization must be in (0, 1]")
-        if self.cpu_kv_cache_gib <= 0:
-            raise ValueError("generator.cpu_kv_cache_gib must be positive")
-        if self.connect_timeout < 0 or self.request_timeout <= 0:
-            raise ValueError("generator.connect_timeout must be >= 0 and generator.request_timeout > 0")
         if self.address:
             from rlvr.generator_service import parse_address
 
@@ -73,24 +63,16 @@ class GeneratorConfig:
 class SamplingConfig:
     """How completions are sampled."""
 
-    n: int = field(8, help="completions per prompt")
-    temperature: float = field(1.0, help="softmax temperature; 0 means greedy")
-    top_p: float = field(1.0, help="nucleus sampling mass (1 disables)")
-    top_k: int = field(-1, help="sample among the k most likely tokens (-1 disables)")
-    max_tokens: int = field(64, help="most tokens per completion")
+    n: int = field(8, ge=1, help="completions per prompt")
+    temperature: float = field(1.0, ge=0, help="softmax temperature; 0 means greedy")
+    top_p: float = field(1.0, gt=0, le=1, help="nucleus sampling mass (1 disables)")
+    top_k: int = field(-1, ge=-1, help="sample among the k most likely tokens (-1 disables)")
+    max_tokens: int = field(64, ge=1, help="most tokens per completion")
     stop: list[str] = field(default_factory=list, help="strings that end a completion (besides end-of-sequence)")
 
     def validate(self) -> None:
-        if self.n < 1:
-            raise ValueError("sampling.n must be at least 1")
-        if self.temperature < 0:
-            raise ValueError("sampling.temperature must be >= 0")
-        if not 0 < self.top_p <= 1:
-            raise ValueError("sampling.top_p must be in (0, 1]")
-        if self.top_k == 0 or self.top_k < -1:
-            raise ValueError("sampling.top_k must be -1 (off) or positive")
-        if self.max_tokens < 1:
-            raise ValueError("sampling.max_tokens must be at least 1")
+        if self.top_k == 0:
+            raise ValueError("top_k must be -1 (off) or positive")
 
 
 @dataclass
@@ -135,16 +117,18 @@ GENERATORS: Registry = Registry("generator", "rlvr.generators")
 
 def build_generator(cfg: GeneratorConfig, model_path: str, tokenizer) -> Generator:
     """The generator ``cfg.name`` serving the model at ``model_path`` (a save_pretrained directory)."""
-    _register_builtins()
-    return GENERATORS.get(cfg.name)(cfg, model_path, tokenizer)
+    return _builtin_generators().get(cfg.name)(cfg, model_path, tokenizer)
 
 
-def _register_builtins() -> None:
+def _builtin_generators() -> Registry:
+    """:data:`GENERATORS` with the built-ins registered (what ``generator.name`` is checked against)."""
     # Imported lazily: each implementation registers itself on import, and the vLLM one must not
     # import vllm before rlvr.env.setup() has run.
     import rlvr.generator_service  # noqa: F401
     import rlvr.hf_generator  # noqa: F401
     import rlvr.vllm_generator  # noqa: F401
+
+    return GENERATORS
 
 
 def sample_seed(seed: int, prompt_index: int, sample_index: int) -> int:

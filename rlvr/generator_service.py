@@ -43,6 +43,8 @@ import hashlib
 import hmac
 import json
 import os
+import queue
+import re
 import secrets
 import selectors
 import socket
@@ -51,6 +53,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -67,7 +70,14 @@ TOKEN_ENV = "RLVR_GENERATOR_TOKEN"
 _HEADER = struct.Struct("!I")
 _MAX_MESSAGE = 1 << 30  # a generate reply for a large batch is tens of MB; this only bounds a corrupt length
 _MAX_UNAUTHENTICATED = 1 << 12  # before the token is proven, a peer may not make the server allocate more
-_AUTH_SECONDS = 10.0
+_MAX_DEPTH = 32  # protocol messages nest at most 4 deep; json's recursive parser must never see thousands
+_HANDSHAKE_SECONDS = 5.0  # the whole challenge-answer exchange, not each read: a byte-a-second trickle cannot extend it
+# Unauthenticated connections allowed at once from one host and from everyone. When a new one
+# would exceed a cap, the *oldest* waiting handshake is cut instead of refusing the newcomer: a
+# legitimate client finishes its handshake in one round trip, so a flood cannot lock it out, and
+# a flood from one host cannot cut another host's handshakes until the total cap is reached.
+_MAX_PENDING_PER_HOST = 4
+_MAX_PENDING = 64
 
 
 class ProtocolError(RlvrError):
@@ -86,9 +96,14 @@ def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
-def _recv_exact(sock: socket.socket, count: int) -> bytes:
+def _recv_exact(sock: socket.socket, count: int, deadline: float | None = None) -> bytes:
     parts, left = [], count
     while left:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("deadline passed before the message was complete")
+            sock.settimeout(remaining)
         chunk = sock.recv(min(left, 1 << 20))
         if not chunk:
             raise ConnectionClosed("connection closed by the peer")
@@ -97,13 +112,41 @@ def _recv_exact(sock: socket.socket, count: int) -> bytes:
     return b"".join(parts)
 
 
-def recv_message(sock: socket.socket, limit: int = _MAX_MESSAGE) -> dict[str, Any]:
-    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+def recv_message(sock: socket.socket, limit: int = _MAX_MESSAGE, deadline: float | None = None) -> dict[str, Any]:
+    """The next message; ``deadline`` (``time.monotonic()``) bounds the whole read, not each recv."""
+    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
     if size > limit:
         raise ProtocolError(f"message of {size} bytes exceeds the limit of {limit}")
+    return parse_message(_recv_exact(sock, size, deadline))
+
+
+# A JSON string (escapes included), and every byte that is not a bracket: what is left of a
+# message without them is its bracket structure.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _nesting(data: bytes) -> int:
+    """How deep ``data``'s arrays and objects nest, found without parsing it."""
+    depth = deepest = 0
+    for byte in _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKET):
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_message(data: bytes) -> dict[str, Any]:
+    """A message body -> dict. The nesting is checked first: ``json`` parses recursively, and a
+    few thousand ``[`` would raise RecursionError (or exhaust a thread's stack) inside it."""
+    if _nesting(data) > _MAX_DEPTH:
+        raise ProtocolError(f"message nests deeper than {_MAX_DEPTH} levels")
     try:
-        message = json.loads(_recv_exact(sock, size))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        message = json.loads(data, parse_constant=_no_constants)
+    except ValueError as e:  # bad UTF-8, bad JSON, NaN/Infinity, an integer of too many digits
         raise ProtocolError(f"malformed message ({e})") from None
     if not isinstance(message, dict):
         raise ProtocolError("a message must be a JSON object")
@@ -298,9 +341,10 @@ class ServeConfig:
             raise ValueError("generator.name=remote is the trainer's client; serve a real engine (vllm or hf)")
 
 
-@dataclass
+@dataclass(eq=False)
 class _Peer:
     sock: socket.socket
+    host: str  # the address the connection came from: the unit of the pre-auth cap
     name: str  # host:port, for the log
     transport: Any = None
 
@@ -337,15 +381,23 @@ class _LoadStream:
 
 
 class GeneratorServer:
-    """Serves one generator to any number of authenticated connections, one request at a time."""
+    """Serves one generator to any number of authenticated connections, one request at a time.
+
+    Threads: one accepts, one per connection reads (handshake, then requests), and the thread
+    that calls :meth:`serve_forever` runs every request on the engine, in the order they
+    arrived. A connection's thread waits for its request's reply before reading on, so during a
+    request (a weight stream included) only the engine's thread uses that socket."""
 
     def __init__(self, generator, model_path: str, host: str, port: int, token: bytes, timeout: float):
         self.generator, self.model_path, self.token, self.timeout = generator, model_path, token, timeout
         self.shapes = model_shapes(model_path)
         self.listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.listener, selectors.EVENT_READ, None)
+        self.listener.settimeout(0.5)  # how soon the accepting thread notices a shutdown
         self.running = True
+        self.requests: queue.Queue[tuple[_Peer, dict[str, Any], Future]] = queue.Queue()
+        self._lock = threading.Lock()  # guards the two collections below
+        self._pending: list[_Peer] = []  # unauthenticated, oldest first
+        self._threads: set[threading.Thread] = set()
         self.handlers = {
             "info": self._info,
             "generate": self._generate,
@@ -360,70 +412,130 @@ class GeneratorServer:
         return self.listener.getsockname()[1]
 
     def serve_forever(self) -> None:
+        acceptor = threading.Thread(target=self._accept_loop, name="rlvr-accept", daemon=True)
+        acceptor.start()
         try:
             while self.running:
-                for key, _ in self.selector.select(timeout=1.0):
-                    if key.data is None:
-                        self._accept()
-                    else:
-                        self._serve_one(key.data)
+                try:
+                    peer, msg, done = self.requests.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                done.set_result(self._execute(peer, msg))
         finally:
-            for key in list(self.selector.get_map().values()):
-                if key.data is not None:
-                    self._drop(key.data, None)
-            self.selector.close()
+            with self._lock:
+                self.running = False
+                while not self.requests.empty():  # queued behind the last request: their peers are dropped
+                    self.requests.get_nowait()[2].set_result(None)
+            acceptor.join()
             self.listener.close()
+            with self._lock:
+                for peer in self._pending:
+                    _cut(peer.sock)
+                threads = list(self._threads)
+            for thread in threads:  # each notices within a poll interval; the shutdown reply is flushed
+                thread.join(timeout=5.0)
 
-    def _accept(self) -> None:
-        sock, addr = self.listener.accept()
-        peer = _Peer(sock, f"{addr[0]}:{addr[1]}")
-        sock.settimeout(_AUTH_SECONDS)  # an unauthenticated peer may not hold the server long
+    # ------------------------------------------------------------------ connections
+
+    def _accept_loop(self) -> None:
+        while self.running:
+            try:
+                sock, addr = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError as e:  # out of file descriptors, say: the listener itself is fine
+                _log(f"accept failed: {e}")
+                time.sleep(0.1)
+                continue
+            peer = _Peer(sock, addr[0], f"{addr[0]}:{addr[1]}")
+            with self._lock:
+                same_host = [p for p in self._pending if p.host == peer.host]
+                oldest = None
+                if len(same_host) >= _MAX_PENDING_PER_HOST:
+                    oldest = same_host[0]
+                elif len(self._pending) >= _MAX_PENDING:
+                    oldest = self._pending[0]
+                if oldest is not None:
+                    self._pending.remove(oldest)
+                    _cut(oldest.sock)
+                    _log(f"cut {oldest.name}: too many unauthenticated connections")
+                self._pending.append(peer)
+                thread = threading.Thread(target=self._connection, args=(peer,), name=f"rlvr-peer-{peer.name}", daemon=True)
+                self._threads.add(thread)
+            thread.start()
+
+    def _connection(self, peer: _Peer) -> None:
         try:
-            nonce = secrets.token_hex(16)
-            send_message(sock, {"op": "challenge", "nonce": nonce, "protocol": PROTOCOL})
-            answer = recv_message(sock, _MAX_UNAUTHENTICATED)
-            if not hmac.compare_digest(str(answer.get("mac", "")), auth_mac(self.token, nonce)):
-                send_message(sock, {"ok": False, "error": "authentication failed: wrong token"})
-                raise ProtocolError("wrong token")
-            send_message(sock, {"ok": True})
-        except (OSError, ProtocolError) as e:
-            _log(f"refused {peer.name}: {e}")
-            sock.close()
-            return
-        sock.settimeout(self.timeout)
-        self.selector.register(sock, selectors.EVENT_READ, peer)
-        _log(f"connected {peer.name}")
+            try:
+                self._handshake(peer)
+            except (OSError, ProtocolError) as e:
+                _log(f"refused {peer.name}: {e}")
+                return
+            finally:
+                with self._lock:
+                    if peer in self._pending:
+                        self._pending.remove(peer)
+            _log(f"connected {peer.name}")
+            self._serve_peer(peer)
+        finally:
+            if peer.transport is not None:
+                peer.transport.close()
+            peer.sock.close()
+            with self._lock:
+                self._threads.discard(threading.current_thread())
 
-    def _drop(self, peer: _Peer, reason: str | None) -> None:
-        self.selector.unregister(peer.sock)
-        if peer.transport is not None:
-            peer.transport.close()
-        peer.sock.close()
-        if reason:
-            _log(f"dropped {peer.name}: {reason}")
+    def _handshake(self, peer: _Peer) -> None:
+        deadline = time.monotonic() + _HANDSHAKE_SECONDS
+        nonce = secrets.token_hex(16)
+        peer.sock.settimeout(_HANDSHAKE_SECONDS)
+        send_message(peer.sock, {"op": "challenge", "nonce": nonce, "protocol": PROTOCOL})
+        answer = recv_message(peer.sock, _MAX_UNAUTHENTICATED, deadline)
+        if not hmac.compare_digest(str(answer.get("mac", "")), auth_mac(self.token, nonce)):
+            send_message(peer.sock, {"ok": False, "error": "authentication failed: wrong token"})
+            raise ProtocolError("wrong token")
+        send_message(peer.sock, {"ok": True})
 
-    def _serve_one(self, peer: _Peer) -> None:
-        try:
-            msg = recv_message(peer.sock)
-        except (OSError, ProtocolError) as e:
-            self._drop(peer, str(e))
-            return
+    def _serve_peer(self, peer: _Peer) -> None:
+        """Read requests, hand each to the engine's thread, send its reply; until either side stops."""
+        with selectors.DefaultSelector() as idle:
+            idle.register(peer.sock, selectors.EVENT_READ)
+            while self.running:
+                if not idle.select(timeout=0.5):  # a trainer may be idle for as long as it likes
+                    continue
+                peer.sock.settimeout(self.timeout)
+                try:
+                    msg = recv_message(peer.sock)
+                except (OSError, ProtocolError) as e:
+                    _log(f"dropped {peer.name}: {e}")
+                    return
+                done: Future = Future()
+                with self._lock:  # once the engine's thread has stopped, nobody would answer
+                    if not self.running:
+                        return
+                    self.requests.put((peer, msg, done))
+                reply = done.result()
+                if reply is None:
+                    return
+                try:
+                    send_message(peer.sock, reply)
+                except OSError as e:
+                    _log(f"dropped {peer.name}: {e}")
+                    return
+
+    def _execute(self, peer: _Peer, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """Run one request on the engine: its reply, or None when the peer is gone."""
         op = msg.get("op")
         handler = self.handlers.get(op)
         try:
             if handler is None:
                 raise ProtocolError(f"unknown request {op!r}")
-            reply = {"ok": True, **handler(peer, msg)}
+            return {"ok": True, **handler(peer, msg)}
         except (OSError, ConnectionClosed) as e:  # the peer went away mid-request (its own weight stream included)
-            self._drop(peer, f"during {op}: {e}")
-            return
+            _log(f"dropped {peer.name}: during {op}: {e}")
+            return None
         except Exception as e:  # noqa: BLE001 - a bad request must not take the engine down for the others
             _log(f"{op} from {peer.name} failed: {type(e).__name__}: {e}")
-            reply = {"ok": False, "error": f"{op} failed: {e}"}
-        try:
-            send_message(peer.sock, reply)
-        except OSError as e:
-            self._drop(peer, str(e))
+            return {"ok": False, "error": f"{op} failed: {e}"}
 
     # ------------------------------------------------------------------ requests
 
@@ -476,6 +588,14 @@ class GeneratorServer:
         _log(f"shutdown requested by {peer.name}")
         self.running = False
         return {}
+
+
+def _cut(sock: socket.socket) -> None:
+    """End a connection another thread is reading: its recv returns at once."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already gone
 
 
 def _log(message: str) -> None:

@@ -2,7 +2,11 @@
 
 Every artefact a run produces (configs, checkpoints, summaries) goes through :func:`atomic_write`:
 write to a temporary file in the same directory, fsync, then ``os.replace``. A reader sees the old
-file or the new one, never a torn one. ``ENOSPC`` becomes an :class:`RlvrError` naming the path.
+file or the new one, never a torn one. A full disk or a read-only directory becomes an
+:class:`RlvrError` naming the path, whichever library raised it (:func:`write_error`).
+
+Every temporary name starts with a dot and ends in ``.tmp`` (or ``.old`` for the previous version
+of a directory being replaced), so :func:`clean_staging` can find what a killed process left behind.
 """
 
 from __future__ import annotations
@@ -20,31 +24,64 @@ from typing import Any
 from rlvr.errors import RlvrError
 
 
-def _explain(e: OSError, path: Path) -> RlvrError:
-    if e.errno == errno.ENOSPC:
-        return RlvrError(f"disk full while writing {path}; the previous version is intact")
-    return RlvrError(f"cannot write {path}: {e.strerror or e}")
+# Free space below which a failed write is blamed on a full disk even when the library that failed
+# lost the errno (torch.save raises a bare RuntimeError, safetensors its own error type).
+_NEARLY_FULL = 1 << 20
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def disk_full(e: BaseException, path: str | Path) -> bool:
+    """Whether ``e``, raised while writing under ``path``, means the disk is full."""
+    for exc in (e, e.__cause__, e.__context__):
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+    if "No space left on device" in str(e) or "os error 28" in str(e):
+        return True
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free < _NEARLY_FULL
+    except OSError:
+        return False
+
+
+def write_error(e: BaseException, path: str | Path, intact: str = "the previous version is intact") -> RlvrError | None:
+    """The one-line error for a failed write under ``path`` (full disk, read-only or unwritable
+    directory, any other OS error), or None when ``e`` is not about the file system (a bug, which
+    keeps its traceback)."""
+    if isinstance(e, RlvrError):
+        return e
+    if disk_full(e, path):
+        return RlvrError(f"disk full while writing {path}; {intact}; free some space and continue with --resume")
+    if isinstance(e, OSError):
+        if e.errno in _READ_ONLY:
+            return RlvrError(f"cannot write {path}: {e.strerror} (the output directory must be writable)")
+        return RlvrError(f"cannot write {path}: {e.strerror or e}")
+    return None
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
-    except OSError as e:
-        tmp_path.unlink(missing_ok=True)
-        raise _explain(e, path) from e
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    except BaseException as e:
+        err = write_error(e, path) if isinstance(e, Exception) else None  # before the unlink frees space
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
+        if err is None or err is e:
+            raise
+        raise err from e
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
@@ -71,6 +108,51 @@ def staging_dir(path: str | Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
+@contextlib.contextmanager
+def staged_dir(path: str | Path, publish: bool = True) -> Iterator[Path]:
+    """Yield the staging directory of ``path``; when the block succeeds, publish it (only where
+    ``publish``: the rank that writes). A failed write removes the staging directory, so a full
+    disk stays no fuller than before, and becomes one line naming ``path``."""
+    staged = staging_dir(path)
+    try:
+        yield staged
+    except BaseException as e:
+        err = write_error(e, path) if isinstance(e, Exception) else None  # before the removal frees space
+        shutil.rmtree(staged, ignore_errors=True)
+        if err is None or err is e:
+            raise
+        raise err from e
+    if publish:
+        publish_dir(path)
+
+
+def clean_staging(directory: str | Path) -> list[str]:
+    """Remove what a killed writer left in ``directory`` (names of what was cleaned, for a notice).
+
+    Staging directories and temporary files (``.*.tmp``) are partial by construction and go. A
+    ``.NAME.old`` is the previous version of ``NAME`` moved aside by :func:`publish_dir`: if the
+    crash came before the new version was moved in, the old one is put back.
+    """
+    directory = Path(directory)
+    cleaned = []
+    if not directory.is_dir():
+        return cleaned
+    for leftover in sorted(directory.glob(".*.old")):
+        target = directory / leftover.name[1 : -len(".old")]
+        if target.exists():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            os.replace(leftover, target)
+        cleaned.append(leftover.name)
+    for leftover in sorted(directory.glob(".*.tmp")):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        cleaned.append(leftover.name)
+    return cleaned
+
+
 def publish_dir(path: str | Path) -> None:
     """Move the fully written staging directory of ``path`` into place (fsynced first).
 
@@ -93,23 +175,26 @@ def publish_dir(path: str | Path) -> None:
         os.replace(staged, path)
         shutil.rmtree(old, ignore_errors=True)
     except OSError as e:
-        raise _explain(e, path) from e
+        raise write_error(e, path) from e
 
 
 class JsonlWriter:
     """Append-only JSONL (metrics, samples): one flushed line per record, so a crash loses at most one."""
 
-    def __init__(self, path: str | Path, truncate: bool = False):
+    def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "w" if truncate else "a", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = open(self.path, "a", encoding="utf-8")
+        except OSError as e:
+            raise write_error(e, self.path) from e
 
     def write(self, record: dict[str, Any]) -> None:
         try:
             self._f.write(json.dumps(record, default=_json_default) + "\n")
             self._f.flush()
         except OSError as e:
-            raise _explain(e, self.path) from e
+            raise write_error(e, self.path, "the lines before it are intact") from e
 
     def close(self) -> None:
         self._f.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -34,15 +35,15 @@ from rlvr.errors import RlvrError
 class OptimConfig:
     """AdamW with linear warmup and cosine/linear decay."""
 
-    lr: float = field(3e-4, help="peak learning rate")
-    weight_decay: float = field(0.0, help="AdamW decoupled weight decay")
-    beta1: float = field(0.9, help="AdamW beta1")
-    beta2: float = field(0.95, help="AdamW beta2")
-    eps: float = field(1e-8, help="AdamW epsilon")
-    warmup_steps: int = field(0, help="optimizer steps of linear warmup from 0 to lr")
+    lr: float = field(3e-4, gt=0, help="peak learning rate")
+    weight_decay: float = field(0.0, ge=0, help="AdamW decoupled weight decay")
+    beta1: float = field(0.9, ge=0, lt=1, help="AdamW beta1")
+    beta2: float = field(0.95, ge=0, lt=1, help="AdamW beta2")
+    eps: float = field(1e-8, gt=0, help="AdamW epsilon")
+    warmup_steps: int = field(0, ge=0, help="optimizer steps of linear warmup from 0 to lr")
     schedule: Literal["cosine", "linear", "constant"] = field("constant", help="decay after warmup")
-    min_lr_ratio: float = field(0.1, help="final lr as a fraction of lr for cosine/linear decay")
-    max_grad_norm: float = field(1.0, help="clip the global gradient norm to this (0 disables)")
+    min_lr_ratio: float = field(0.1, ge=0, le=1, help="final lr as a fraction of lr for cosine/linear decay")
+    max_grad_norm: float = field(1.0, ge=0, help="clip the global gradient norm to this (0 disables)")
 
     def lr_at(self, step: int, total_steps: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based) of ``total_steps``."""
@@ -63,9 +64,9 @@ class LoraConfig:
     """Optional LoRA adapters through peft (rank 0 trains all weights). The generator gets the
     merged weights (base + scale * B @ A) after every update, so it needs no adapter support."""
 
-    rank: int = field(0, help="LoRA rank; 0 disables LoRA")
-    alpha: float = field(16.0, help="LoRA scaling numerator (scale = alpha / rank)")
-    dropout: float = field(0.0, help="dropout on the LoRA input")
+    rank: int = field(0, ge=0, help="LoRA rank; 0 disables LoRA")
+    alpha: float = field(16.0, gt=0, help="LoRA scaling numerator (scale = alpha / rank)")
+    dropout: float = field(0.0, ge=0, lt=1, help="dropout on the LoRA input")
     target_modules: list[str] = field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         help="module names that get adapters",
@@ -77,17 +78,16 @@ class LearnerConfig:
     """Where and how gradients are computed."""
 
     backend: Literal["deepspeed", "torch"] = field("deepspeed", help="DeepSpeed engine, or plain torch as the fallback")
-    zero_stage: int = field(1, help="DeepSpeed ZeRO stage 0-3 (ignored by the torch backend)")
-    micro_batch_size: int = field(16, help="sequences per forward/backward pass")
+    zero_stage: int = field(1, ge=0, le=3, help="DeepSpeed ZeRO stage 0-3 (ignored by the torch backend)")
+    micro_batch_size: int = field(16, ge=1, help="sequences per forward/backward pass")
     dtype: Literal["float32", "bfloat16"] = field("float32", help="training dtype (CPUs without bf16 units: float32)")
     gradient_checkpointing: bool = field(False, help="recompute activations in backward to save memory")
     lora: LoraConfig = field(default_factory=LoraConfig, help="LoRA adapters (optional)")
+    max_nonfinite_steps: int = field(
+        3, ge=1, help="optimizer steps in a row that may be skipped for a non-finite loss or gradient norm before the run stops "
+                "(a skipped step leaves the weights as they were; 1 stops at the first)")
 
     def validate(self) -> None:
-        if not 0 <= self.zero_stage <= 3:
-            raise ValueError("learner.zero_stage must be 0, 1, 2 or 3")
-        if self.micro_batch_size < 1:
-            raise ValueError("learner.micro_batch_size must be at least 1")
         if self.lora.rank > 0 and self.backend == "deepspeed" and self.zero_stage == 3:
             # Merging the adapters for the generator needs each base weight whole; with frozen base
             # weights ZeRO-2 already holds the (small) optimizer state sharded.
@@ -159,6 +159,9 @@ class Learner:
 
         self.cfg, self.optim_cfg, self.total_steps = cfg, optim, total_steps
         self.step_count = 0
+        self.nonfinite_steps = 0  # optimizer steps skipped for a non-finite loss or gradient norm, over the run
+        self._nonfinite_in_a_row = 0
+        self._loss_finite: list[Any] = []  # per micro-batch of the step being accumulated: was its loss finite
         self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
         if cfg.gradient_checkpointing:
             model.gradient_checkpointing_enable()
@@ -191,6 +194,11 @@ class Learner:
             self.engine = None
             self.model = model.to(self.device)
             self.optimizer = optimizer
+        if optim.lr > _LR_WARN and self.rank == 0:
+            # Nothing non-finite happens, so the guard in step() stays silent, but AdamW moves every
+            # weight by about lr per step: a trained model is destroyed in one step.
+            print(f"rlvr: warning: optim.lr={optim.lr:g} is far above the learning rates AdamW trains with (1e-6 to 1e-2): "
+                  "every weight moves by about lr each step, which wipes out a trained model in one step", file=sys.stderr)
 
     @property
     def is_main(self) -> bool:
@@ -210,6 +218,9 @@ class Learner:
         engines average gradients over ranks; the loss is a share of a global sum, so it is
         multiplied by the world size to turn that average back into the sum.
         """
+        import torch
+
+        self._loss_finite.append(torch.isfinite(loss.detach()).all())  # read once per step: no device sync here
         if self.engine is not None:
             self.engine.set_gradient_accumulation_boundary(last)
             self.engine.backward(loss * self.world_size, scale_wrt_gas=False)
@@ -217,29 +228,73 @@ class Learner:
             loss.backward()
 
     def step(self) -> dict[str, float]:
-        """One optimizer step over everything accumulated since the last one."""
+        """One optimizer step over everything accumulated since the last one, unless the loss or
+        the gradient norm is not finite: then the weights stay as they were and the step is
+        counted in ``nonfinite_steps``; ``learner.max_nonfinite_steps`` of those in a row, or
+        non-finite weights after an update, stop the run (:class:`NonFiniteError`)."""
         import torch
 
         lr = self.optim_cfg.lr_at(self.step_count, self.total_steps)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        # Every rank must take the same decision (DeepSpeed's gradients are reduced, the losses are not).
+        loss_nonfinite = _any_rank(bool(self._loss_finite) and not bool(torch.stack(self._loss_finite).all()), self.world_size)
+        self._loss_finite = []
         if self.engine is not None:
             self.engine.set_gradient_accumulation_boundary(True)
             # ZeRO-0 keeps full local gradients and DeepSpeed reports no norm for it: measure it here.
             local_norm = _grad_norm(self.model.parameters()) if self.cfg.zero_stage == 0 else None
-            self.engine.step()
+            if local_norm is not None and not (math.isfinite(local_norm) and not loss_nonfinite):
+                self.engine.zero_grad()  # ZeRO-0 would apply NaN gradients: DeepSpeed checks only its ZeRO optimizers
+                skipped = True
+            else:
+                before = self.engine.skipped_steps
+                self.engine.step()  # ZeRO 1-3 skip a non-finite step themselves, and count it
+                skipped = self.engine.skipped_steps > before
             norm = self.engine.get_global_grad_norm() if local_norm is None else local_norm
             grad_norm = float(norm) if norm is not None else float("nan")
+            skipped = skipped or not math.isfinite(grad_norm)
         else:
             params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
             if self.optim_cfg.max_grad_norm > 0:
                 grad_norm = float(torch.nn.utils.clip_grad_norm_(params, self.optim_cfg.max_grad_norm))
             else:
                 grad_norm = _grad_norm(params)
-            self.optimizer.step()
+            skipped = loss_nonfinite or not math.isfinite(grad_norm)
+            if not skipped:
+                self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
         self.step_count += 1
-        return {"lr": lr, "grad_norm": grad_norm}
+        if skipped:
+            self._skip("loss" if loss_nonfinite else "gradient norm", grad_norm)
+        else:
+            self._nonfinite_in_a_row = 0
+            self._check_weights()
+        return {"lr": lr, "grad_norm": grad_norm, "nonfinite_steps": self.nonfinite_steps}
+
+    def _skip(self, quantity: str, grad_norm: float) -> None:
+        self.nonfinite_steps += 1
+        self._nonfinite_in_a_row += 1
+        what = f"non-finite {quantity}" + (f" (gradient norm {grad_norm})" if quantity == "loss" else f" ({grad_norm})")
+        if self._nonfinite_in_a_row >= self.cfg.max_nonfinite_steps:
+            raise NonFiniteError(f"{what} at optimizer step {self.step_count}, {self._nonfinite_in_a_row} step(s) in a row "
+                                 f"(learner.max_nonfinite_steps={self.cfg.max_nonfinite_steps}); the weights are those of the last "
+                                 "good step: lower optim.lr or check the data, then resume from a checkpoint")
+        if self.is_main:
+            print(f"rlvr: warning: {what} at optimizer step {self.step_count}: update skipped", file=sys.stderr)
+
+    def _check_weights(self) -> None:
+        """After an update every weight must be finite (a finite gradient can still overflow one)."""
+        import torch
+
+        # ZeRO-3 holds a partition of each weight per rank (ds_tensor): each rank checks its own.
+        named = [(name, getattr(p, "ds_tensor", p)) for name, p in self.model.named_parameters() if p.requires_grad]
+        finite = [torch.isfinite(t).all() for _, t in named]
+        mine = bool(finite) and not bool(torch.stack(finite).all())  # one device sync, not one per tensor
+        if _any_rank(mine, self.world_size):
+            first = next((name for (name, _), ok in zip(named, finite) if not ok), None) if mine else None
+            raise NonFiniteError(f"non-finite weights after optimizer step {self.step_count}" + (f" (first: {first})" if first else "")
+                                 + ": lower optim.lr or check the data, then resume from a checkpoint")
 
     # ------------------------------------------------------------------ weights and checkpoints
 
@@ -272,10 +327,15 @@ class Learner:
         return _plain(self.optimizer.state_dict())
 
     def save_state(self, directory: Path) -> None:
-        """This rank's optimizer state (rank-suffixed file: ZeRO partitions differ per rank)."""
+        """This rank's optimizer state (rank-suffixed file: ZeRO partitions differ per rank), and
+        with LoRA the adapters: a checkpoint's ``model/`` holds merged weights, which a resumed
+        run cannot split back into base and adapters."""
         import torch
 
-        torch.save({"optimizer": self.optimizer_state(), "step": self.step_count}, directory / f"optimizer_rank{self.rank}.pt")
+        state: dict[str, Any] = {"optimizer": self.optimizer_state(), "step": self.step_count, "nonfinite_steps": self.nonfinite_steps}
+        if self.cfg.lora.rank > 0:
+            state["adapters"] = {name: p.detach().cpu().clone() for name, p in self.model.named_parameters() if p.requires_grad}
+        torch.save(state, directory / f"optimizer_rank{self.rank}.pt")
 
     def load_state(self, directory: Path) -> None:
         import torch
@@ -286,6 +346,11 @@ class Learner:
             raise RlvrError(f"checkpoint {directory} lacks optimizer state {missing[0]} (saved with another world size?)")
         states = [torch.load(f, map_location="cpu", weights_only=True) for f in files]
         mine = states[self.rank]
+        if "adapters" in mine:
+            params = dict(self.model.named_parameters())
+            with torch.no_grad():
+                for name, t in mine["adapters"].items():
+                    params[name].copy_(t)
         if self.engine is not None and self.cfg.zero_stage > 0:
             opt = self.engine.optimizer
             live = opt.state_dict()
@@ -295,6 +360,26 @@ class Learner:
         else:
             self.optimizer.load_state_dict(mine["optimizer"])
         self.step_count = int(mine["step"])
+        self.nonfinite_steps = int(mine.get("nonfinite_steps", 0))  # checkpoints from before the guard lack it
+
+
+class NonFiniteError(RlvrError):
+    """Training produced NaN/inf that skipping updates cannot get past."""
+
+
+_LR_WARN = 0.1  # above this an AdamW step changes each weight by more than a trained model tolerates
+
+
+def _any_rank(flag: bool, world_size: int) -> bool:
+    """``flag`` on any rank (a collective: every rank calls it)."""
+    if world_size == 1:
+        return flag
+    import torch
+    import torch.distributed as dist
+
+    t = torch.tensor([int(flag)], device="cuda" if torch.cuda.is_available() else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
 
 
 def _grad_norm(params) -> float:
@@ -317,19 +402,28 @@ def _apply_lora(model, cfg: LoraConfig):
 
 
 def _merged_lora_state(model) -> Iterator[tuple[str, Any]]:
-    """Base-model names with LoRA deltas folded in: what a generator without adapters needs."""
+    """Base-model names with LoRA deltas folded in: what a generator without adapters needs.
+
+    Each delta is added to a copy (the same sum peft's merge computes in place): merging in place
+    and unmerging leaves the base weights off by rounding after every sync, so a run resumed on
+    the pristine base with the saved adapters could not match the uninterrupted one."""
     import torch
 
     base = model.get_base_model()
     with torch.no_grad():
-        model.merge_adapter()
-        try:
-            for name, p in base.named_parameters():
-                if "lora_" in name:
-                    continue
-                yield name.replace(".base_layer.", "."), p.detach().clone()
-        finally:
-            model.unmerge_adapter()
+        deltas: dict[str, Any] = {}
+        for name, module in base.named_modules():
+            if hasattr(module, "get_delta_weight") and hasattr(module, "lora_A"):
+                for adapter in module.active_adapters:
+                    if adapter in module.lora_A:
+                        key = f"{name}.base_layer.weight"
+                        delta = module.get_delta_weight(adapter)
+                        deltas[key] = deltas[key] + delta if key in deltas else delta
+        for name, p in base.named_parameters():
+            if "lora_" in name:
+                continue
+            merged = p.detach() + deltas[name].to(p.dtype) if name in deltas else p.detach().clone()
+            yield name.replace(".base_layer.", "."), merged
 
 
 def build_learner(model, cfg: LearnerConfig, optim: OptimConfig, total_steps: int) -> Learner:

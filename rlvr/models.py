@@ -8,6 +8,7 @@ which the config checks up front instead of failing inside the engine.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +99,32 @@ def resolve_model_path(path: str) -> str:
     if p.exists():
         if not (p / "config.json").is_file():
             raise RlvrError(f"model directory {p} has no config.json (is it a save_pretrained() output?)")
+        _check_model_type(p / "config.json")
         return str(p)
     if path.startswith((".", "/", "~")) or os.sep in path.rstrip("/").split("/", 1)[-1]:
         raise RlvrError(f"model path not found: {path}")
     return path  # a hub id such as Qwen/Qwen2.5-0.5B-Instruct
+
+
+def _check_model_type(config_file: Path) -> None:
+    """transformers meets an unknown ``model_type`` deep in loading, with a paragraph-long
+    ValueError (and after the tokenizer loaded with only a warning): refuse it up front, naming the file."""
+    from transformers import CONFIG_MAPPING
+
+    try:
+        model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError) as e:
+        raise RlvrError(f"{config_file}: not a readable model config ({e})") from None
+    if model_type not in CONFIG_MAPPING:
+        raise RlvrError(f"{config_file}: unknown model_type {model_type!r} (not an architecture this transformers version knows)")
+
+
+def max_positions(path: str) -> int | None:
+    """The model's own position limit (``max_position_embeddings``), if its config states one."""
+    from transformers import AutoConfig
+
+    limit = getattr(AutoConfig.from_pretrained(resolve_model_path(path)), "max_position_embeddings", None)
+    return int(limit) if limit else None
 
 
 def load_tokenizer(path: str):

@@ -20,6 +20,7 @@ from rlvr.errors import RlvrError
 from rlvr.io import iter_jsonl_objects
 from rlvr.lm_data import collate_blocks, micro_batches, pack_documents, step_indices
 from rlvr.models import build_tiny_model, load_model, load_tokenizer
+from rlvr.prompts import get_template
 from rlvr.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
 from rlvr.tokenizer import train_tokenizer
 
@@ -32,7 +33,7 @@ class CorpusConfig:
     format: Literal["auto", "text", "jsonl"] = field("auto", help="auto: .jsonl files are JSONL, anything else plain text")
     text_field: str = field("text", help="JSONL field holding a document")
     dataset: DatasetConfig = section(DatasetConfig, "dataset whose problems (prompt + worked solution) form the corpus when path is null")
-    template: str = field("arith", help="prompt template used to render dataset problems")
+    template: str = field("arith", check=get_template, help="prompt template used to render dataset problems")
     seq_len: int = field(128, help="tokens per packed training block")
     val_fraction: float = field(0.02, help="share of blocks held out for the validation loss")
 
@@ -47,7 +48,6 @@ class PretrainConfig(StageConfig):
 def iter_documents(cfg: CorpusConfig) -> Iterator[str]:
     if cfg.path is None:
         from rlvr.data import load_problems
-        from rlvr.prompts import get_template
 
         template = get_template(cfg.template)
         for p in load_problems(cfg.dataset):

@@ -23,8 +23,8 @@ class RewardConfig:
     correct: float = field(1.0, help="reward for a verified-correct final answer")
     incorrect: float = field(0.0, help="reward for a wrong (or missing) final answer")
     format_reward: float = field(0.0, help="bonus when a final answer was extracted at all (0: off)")
-    overlong_buffer: int = field(0, help="DAPO soft overlong penalty over this many tokens before max_tokens (0: off)")
-    overlong_penalty: float = field(1.0, help="penalty at the length limit when overlong_buffer > 0")
+    overlong_buffer: int = field(0, ge=0, help="DAPO soft overlong penalty over this many tokens before max_tokens (0: off)")
+    overlong_penalty: float = field(1.0, ge=0, help="penalty at the length limit when overlong_buffer > 0")
 
 
 def compute_rewards(correct: torch.Tensor, has_answer: torch.Tensor, lengths: torch.Tensor, max_tokens: int, cfg: RewardConfig) -> torch.Tensor:

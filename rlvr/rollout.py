@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlvr.data import Problem
-from rlvr.generation import Completion, Generator, SamplingConfig
+from rlvr.errors import ConfigError
+from rlvr.generation import Completion, Generator, GeneratorConfig, SamplingConfig
+from rlvr.models import max_positions
 from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
 
 
@@ -35,6 +37,23 @@ class ScoredCompletion:
 def encode_prompts(problems: list[Problem], template, tokenizer) -> list[list[int]]:
     """Token ids of each rendered prompt, encoded once and shared by generator and learner."""
     return [tokenizer(template.render(p, tokenizer)).input_ids for p in problems]
+
+
+def check_prompts_fit(problems: list[Problem], template, tokenizer, max_tokens: int, generator: GeneratorConfig, model_path: str) -> None:
+    """Refuse, before any engine starts, problems whose prompt plus ``max_tokens`` exceeds the
+    generator's context: ``generator.max_model_len`` (a remote server has its own), capped by the
+    model's position limit as vLLM caps it. Otherwise the engine fails on the first long prompt
+    deep in the run, or silently cuts completions short of the budget the rewards assume."""
+    own = max_positions(model_path)
+    limits = [n for n in (own, None if generator.name == "remote" else generator.max_model_len) if n]
+    if not limits or not problems:
+        return
+    limit = min(limits)
+    length, problem = max(zip(map(len, encode_prompts(problems, template, tokenizer)), problems), key=lambda x: x[0])
+    if length + max_tokens > limit:
+        cap = f", capped by the model's max_position_embeddings {own}" if own == limit else ""
+        raise ConfigError(f"generator.max_model_len: problem {problem.id}'s prompt has {length} tokens, plus rollout.max_tokens {max_tokens} "
+                          f"is {length + max_tokens} > {limit} (generator.max_model_len{cap}); raise it, lower max_tokens or filter long problems")
 
 
 def verify_requests(problems: list[Problem], completions: list[list[Completion]], template) -> list[VerifyRequest]:

@@ -22,6 +22,7 @@ from rlvr.io import iter_jsonl_objects
 from rlvr.generation import GeneratorConfig, SamplingConfig
 from rlvr.lm_data import SFTExample, collate_sft, encode_sft, micro_batches, step_indices
 from rlvr.models import build_tiny_model, load_model, load_tokenizer
+from rlvr.prompts import get_template
 from rlvr.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
 from rlvr.tokenizer import train_tokenizer
 
@@ -38,7 +39,7 @@ class SFTDataConfig:
     pairs_path: str | None = field(None, help="JSONL of pairs instead of a dataset")
     prompt_field: str = field("prompt", help="pairs_path field holding the prompt text (sent as is)")
     response_field: str = field("response", help="pairs_path field holding the target response")
-    template: str = field("arith", help="prompt template that renders dataset problems (and their solutions)")
+    template: str = field("arith", check=get_template, help="prompt template that renders dataset problems (and their solutions)")
     max_len: int = field(256, help="longest prompt+response in tokens; longer pairs are skipped and counted")
     val_fraction: float = field(0.02, help="share of pairs held out for the validation loss")
 
@@ -66,8 +67,6 @@ class SFTConfig(StageConfig):
 def load_pairs(cfg: SFTDataConfig, tokenizer=None) -> list[tuple[str, str]]:
     """(prompt text, response text) pairs."""
     if cfg.pairs_path is None:
-        from rlvr.prompts import get_template
-
         template = get_template(cfg.template)
         problems = load_problems(cfg.dataset)
         pairs = [(template.render(p, tokenizer), template.response(p)) for p in problems if p.solution]
@@ -92,7 +91,6 @@ class HeldOutAccuracy:
     """Greedy accuracy of the learner's current weights on fixed held-out problems."""
 
     def __init__(self, cfg: HeldOutConfig, template_name: str, tokenizer, model_path: str):
-        from rlvr.prompts import get_template
         from rlvr.rollout import encode_prompts
 
         self.cfg, self.tokenizer, self.model_path = cfg, tokenizer, model_path

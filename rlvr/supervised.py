@@ -31,7 +31,7 @@ from rlvr.algorithms.logprobs import logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
 from rlvr.checkpoint import CheckpointManager
 from rlvr.config import field, section
-from rlvr.io import publish_dir, staging_dir
+from rlvr.io import staged_dir
 from rlvr.learner import Learner, LearnerConfig, OptimConfig, build_learner
 from rlvr.lm_data import MicroBatch
 from rlvr.models import ModelConfig, count_parameters, load_model
@@ -42,14 +42,10 @@ from rlvr.run import MetricsLogger, RunConfig, RunDir, plot_curves
 class ScheduleConfig:
     """How long a supervised stage trains and how often it evaluates."""
 
-    steps: int = field(1000, help="optimizer steps")
-    batch_size: int = field(64, help="sequences per optimizer step (split into learner.micro_batch_size)")
-    max_seconds: float = field(0.0, help="stop early after this many seconds of training (0: no limit)")
-    eval_every: int = field(100, help="evaluate every N steps (0: only at the end)")
-
-    def validate(self) -> None:
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError("steps and batch_size must be positive")
+    steps: int = field(1000, ge=1, help="optimizer steps")
+    batch_size: int = field(64, ge=1, help="sequences per optimizer step (split into learner.micro_batch_size)")
+    max_seconds: float = field(0.0, ge=0, help="stop early after this many seconds of training (0: no limit)")
+    eval_every: int = field(100, ge=0, help="evaluate every N steps (0: only at the end)")
 
 
 @dataclass
@@ -104,13 +100,20 @@ def train_supervised(
     tokenizer,
 ) -> Path:
     """Train, checkpoint, evaluate; return the path of the final model directory."""
+    run = RunDir(run_cfg, full_config)
+    try:
+        return _train(task, run, full_config, schedule, learner_cfg, optim_cfg, model_factory, tokenizer)
+    finally:
+        run.close()
+
+
+def _train(task: SupervisedTask, run: RunDir, full_config: Any, schedule: ScheduleConfig, learner_cfg: LearnerConfig,
+           optim_cfg: OptimConfig, model_factory: Callable[[], Any], tokenizer) -> Path:
     from tqdm.auto import tqdm
 
-    run = RunDir(run_cfg, full_config)
-    ckpts = CheckpointManager(run.checkpoints, keep=run_cfg.keep_checkpoints)
-    resume_from = ckpts.latest() if run_cfg.resume else None
-    if run_cfg.resume and resume_from is None:
-        print(f"rlvr {task.name}: no checkpoint in {run.checkpoints}; starting from the beginning")
+    run_cfg = run.cfg
+    ckpts = CheckpointManager(run.checkpoints, keep=run_cfg.keep_checkpoints, is_main=run.is_main)
+    resume_from = run.resume_point(ckpts)
     model = load_model(str(resume_from / "model")) if resume_from else model_factory()
     learner = build_learner(model, learner_cfg, optim_cfg, total_steps=schedule.steps)
     state: dict[str, Any] = {}
@@ -133,9 +136,8 @@ def train_supervised(
         score = metrics.get("score")
         if score is not None and score > best_score:
             best_score = score
-            learner.save_model(staging_dir(run.path / "best"), tokenizer)
-            if learner.is_main:
-                publish_dir(run.path / "best")
+            with staged_dir(run.path / "best", publish=learner.is_main) as best:
+                learner.save_model(best, tokenizer)
         return metrics
 
     t_start = time.time()
@@ -182,12 +184,11 @@ def train_supervised(
     final = run.path / "final"
     has_best = (run.path / "best").is_dir()
     if not has_best:
-        learner.save_model(staging_dir(final), tokenizer)  # every rank joins the ZeRO-3 gather
+        with staged_dir(final, publish=learner.is_main) as staged:
+            learner.save_model(staged, tokenizer)  # every rank joins the ZeRO-3 gather
     if learner.is_main:
         if has_best:
             _copy_dir(run.path / "best", final)
-        else:
-            publish_dir(final)
         plot_curves(run.path / "metrics.jsonl", run.path / f"{task.name}_curves.png", task.plot_keys, f"rlvr {task.name}", smooth=10)
         summary = {"steps": step, "seconds": round(time.time() - t_start, 1), "final_model": str(final)}
         if best_score != -math.inf:
@@ -213,7 +214,6 @@ def shard(indices: list[int], rank: int, world_size: int) -> list[int]:
 
 
 def _copy_dir(src: Path, dst: Path) -> None:
-    staged = staging_dir(dst)
-    shutil.rmtree(staged, ignore_errors=True)
-    shutil.copytree(src, staged)
-    publish_dir(dst)
+    with staged_dir(dst) as staged:
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(src, staged)

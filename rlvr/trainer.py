@@ -46,16 +46,17 @@ import os
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
-from rlvr.algorithms.advantages import AdvantageInput, compute_advantages
+from rlvr.algorithms.advantages import ADVANTAGE_ESTIMATORS, AdvantageInput, compute_advantages
 from rlvr.algorithms.aggregation import LossScale, reduce_metrics
-from rlvr.algorithms.kl import kl_reward
+from rlvr.algorithms.kl import KL_ESTIMATORS, kl_reward
 from rlvr.algorithms.logprobs import entropy_from_logits, logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
-from rlvr.algorithms.sampling import dynamic_sampling_mask, rejection_sampling_mask
+from rlvr.algorithms.sampling import RFT_CHOICES, dynamic_sampling_mask, rejection_sampling_mask
 from rlvr.algorithms.value import ValueLossConfig, ValueLossInput, value_loss
 from rlvr.async_rollout import RolloutBatch, RolloutPipeline, stale_groups
 from rlvr.checkpoint import CheckpointManager
@@ -63,12 +64,13 @@ from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import ConfigError, RlvrError
 from rlvr.experience import Experience, build_experience
-from rlvr.io import publish_dir, staging_dir
+from rlvr.io import staged_dir
 from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator
 from rlvr.learner import Learner, LearnerConfig, OptimConfig, build_learner
 from rlvr.models import count_parameters, load_model, load_tokenizer, resolve_model_path
+from rlvr.prompts import get_template
 from rlvr.rewards import RewardConfig, compute_rewards
-from rlvr.rollout import ScoredCompletion, accuracy, encode_prompts, generate_and_score
+from rlvr.rollout import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
 from rlvr.run import MetricsLogger, RunConfig, RunDir, plot_curves
 
 
@@ -84,7 +86,7 @@ def _eval_data() -> DatasetConfig:
 class RLModelConfig:
     """The policy to train."""
 
-    path: str = field("tiny-arith", help="model dir, built-in name (tiny-arith) or hub id")
+    path: str = field("tiny-arith", check=resolve_model_path, help="model dir, built-in name (tiny-arith) or hub id")
     dtype: Literal["float32", "bfloat16"] = field("float32", help="weights dtype for learner and reference")
 
 
@@ -92,8 +94,8 @@ class RLModelConfig:
 class CriticConfig:
     """PPO's value model (used only when algorithm.estimator is gae)."""
 
-    path: str | None = field(None, help="initial critic weights (null: the policy's, with a fresh value head)")
-    lr: float = field(1e-4, help="critic learning rate")
+    path: str | None = field(None, check=resolve_model_path, help="initial critic weights (null: the policy's, with a fresh value head)")
+    lr: float = field(1e-4, gt=0, help="critic learning rate")
     loss: ValueLossConfig = section(ValueLossConfig, "clipped value loss")
 
 
@@ -101,52 +103,41 @@ class CriticConfig:
 class AlgorithmConfig:
     """What is optimised (all names are registry entries)."""
 
-    estimator: str = field("grpo", help="advantage estimator: grpo | dr_grpo | rloo | reinforce_pp | reinforce_pp_baseline | gae")
+    estimator: str = field("grpo", choices=ADVANTAGE_ESTIMATORS, help="advantage estimator (gae trains a critic: PPO)")
     loss: PolicyLossConfig = section(PolicyLossConfig, "policy loss, aggregation, clipping, KL, entropy, truncated IS")
     select: Literal["all", "rft"] = field("all", help="rft: train only on one verified-correct completion per prompt (use loss.name=sft)")
-    rft_choice: str = field("shortest", help="which correct completion RFT keeps: shortest | first")
+    rft_choice: str = field("shortest", choices=RFT_CHOICES, help="which correct completion RFT keeps")
     dynamic_sampling: bool = field(True, help="drop groups whose rewards are all equal and refill the batch (DAPO)")
-    max_refill_rounds: int = field(2, help="extra generation rounds to refill the batch after dynamic sampling")
+    max_refill_rounds: int = field(2, ge=0, help="extra generation rounds to refill the batch after dynamic sampling")
     mask_truncated: bool = field(True, help="train on no token of completions that hit max_tokens")
-    kl_reward_coef: float = field(0.0, help="KL-to-reference penalty folded into per-token rewards (0: off)")
-    kl_reward_estimator: str = field("k1", help="KL estimator for the reward penalty: k1 | k2 | k3")
-    epochs: int = field(1, help="passes over each step's experience (PPO epochs; >1 makes later passes off-policy)")
-    gamma: float = field(1.0, help="discount for gae / reinforce_pp")
-    lam: float = field(1.0, help="GAE lambda")
+    kl_reward_coef: float = field(0.0, ge=0, help="KL-to-reference penalty folded into per-token rewards (0: off)")
+    kl_reward_estimator: str = field("k1", choices=KL_ESTIMATORS, help="KL estimator for the reward penalty")
+    epochs: int = field(1, ge=1, help="passes over each step's experience (PPO epochs; >1 makes later passes off-policy)")
+    gamma: float = field(1.0, ge=0, le=1, help="discount for gae / reinforce_pp")
+    lam: float = field(1.0, ge=0, le=1, help="GAE lambda")
     critic: CriticConfig = section(CriticConfig, "value model for PPO (estimator gae)")
 
     def validate(self) -> None:
-        from rlvr.algorithms.advantages import ADVANTAGE_ESTIMATORS
-
-        if self.estimator not in ADVANTAGE_ESTIMATORS:
-            raise ValueError(f"estimator: unknown '{self.estimator}' (known: {', '.join(ADVANTAGE_ESTIMATORS.names())})")
         if self.select == "rft" and self.loss.name != "sft":
             raise ValueError("select: rft trains with the SFT loss; set algorithm.loss.name=sft")
-        if self.epochs < 1:
-            raise ValueError("epochs must be at least 1")
 
 
 @dataclass
 class RolloutConfig:
     """Sampling during training."""
 
-    prompts_per_step: int = field(16, help="prompt groups per optimizer step (after dynamic sampling)")
-    n: int = field(8, help="completions per prompt (the group)")
-    temperature: float = field(1.0, help="sampling temperature (the learner's logprobs use the same)")
-    top_p: float = field(1.0, help="nucleus sampling")
-    max_tokens: int = field(96, help="generation budget per completion")
-    prompts_per_chunk: int = field(64, help="prompts per generator call; scoring of one chunk overlaps the next")
-    verifier_workers: int = field(1, help="verifier worker processes")
-    verifier_timeout: float = field(5.0, help="seconds per verdict before it counts as wrong (reason timeout)")
-    max_staleness: int = field(0, help="asynchronous rollouts: generate the next batch during the update, at most this many policy versions old (0: synchronous)")
+    prompts_per_step: int = field(16, ge=1, help="prompt groups per trainer step (after dynamic sampling)")
+    n: int = field(8, ge=1, help="completions per prompt (the group)")
+    temperature: float = field(1.0, gt=0, help="sampling temperature (the learner's logprobs use the same)")
+    top_p: float = field(1.0, gt=0, le=1, help="nucleus sampling")
+    max_tokens: int = field(96, ge=1, help="generation budget per completion")
+    prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; scoring of one chunk overlaps the next")
+    verifier_workers: int = field(1, ge=1, help="verifier worker processes")
+    verifier_timeout: float = field(5.0, gt=0, help="seconds per verdict before it counts as wrong (reason timeout)")
+    max_staleness: int = field(0, ge=0, help="asynchronous rollouts: generate the next batch during the update, at most this many policy versions old (0: synchronous)")
     stale_policy: Literal["drop", "is"] = field(
         "drop", help="groups older than max_staleness versions: drop them, or train them importance-weighted (needs algorithm.loss.tis_cap)")
 
-    def validate(self) -> None:
-        if self.prompts_per_step < 1 or self.n < 1:
-            raise ValueError("prompts_per_step and n must be at least 1")
-        if self.max_staleness < 0:
-            raise ValueError("max_staleness must be >= 0 (0: synchronous)")
 
 
 @dataclass
@@ -154,16 +145,16 @@ class TrainEvalConfig:
     """Held-out evaluation before, during and after training."""
 
     dataset: DatasetConfig = field(default_factory=_eval_data, help="held-out problems (answer keys only)")
-    num_problems: int = field(300, help="problems decoded per evaluation")
-    every: int = field(0, help="also evaluate greedily every N steps (0: only before and after)")
-    samples: int = field(4, help="sampled completions per problem for the sampled pass@1 (0: greedy only)")
+    num_problems: int = field(300, ge=1, help="problems decoded per evaluation")
+    every: int = field(0, ge=0, help="also evaluate greedily every N steps (0: only before and after)")
+    samples: int = field(4, ge=0, help="sampled completions per problem for the sampled pass@1 (0: greedy only)")
     before_after: bool = field(True, help="evaluate before the first step and after the last, write summary.json")
 
 
 @dataclass
 class TrainSchedule:
-    steps: int = field(200, help="optimizer steps")
-    max_seconds: float = field(0.0, help="stop after this many seconds of RL (0: no limit); the final eval still runs")
+    steps: int = field(200, ge=0, help="trainer steps (each is algorithm.epochs optimizer steps)")
+    max_seconds: float = field(0.0, ge=0, help="stop after this many seconds of RL (0: no limit); the final eval still runs")
 
 
 @dataclass
@@ -173,7 +164,7 @@ class TrainConfig:
     run: RunConfig = section(RunConfig, "run directory, logging, checkpoints")
     model: RLModelConfig = section(RLModelConfig, "the policy")
     data: DatasetConfig = field(default_factory=_train_data, help="training problems (only their answer keys are used)")
-    template: str = field("arith", help="prompt template (also fixes the verifier's answer marker)")
+    template: str = field("arith", check=get_template, help="prompt template (also fixes the verifier's answer marker)")
     rollout: RolloutConfig = section(RolloutConfig, "sampling")
     reward: RewardConfig = section(RewardConfig, "rewards from verdicts")
     algorithm: AlgorithmConfig = section(AlgorithmConfig, "estimator, loss and their options")
@@ -183,7 +174,16 @@ class TrainConfig:
     schedule: TrainSchedule = section(TrainSchedule, "how long to train")
     eval: TrainEvalConfig = section(TrainEvalConfig, "held-out evaluation")
 
+    @property
+    def optimizer_steps(self) -> int:
+        """Optimizer steps of the whole run (the learning-rate schedule's length): each trainer
+        step takes ``algorithm.epochs`` of them."""
+        return self.schedule.steps * self.algorithm.epochs
+
     def validate(self) -> None:
+        if self.generator.name != "remote" and self.generator.max_model_len <= self.rollout.max_tokens:
+            raise ValueError(f"generator.max_model_len ({self.generator.max_model_len}) must exceed rollout.max_tokens "
+                             f"({self.rollout.max_tokens}): the prompt needs room too")
         if self.rollout.max_staleness > 0 and self.rollout.stale_policy == "is" and self.algorithm.loss.tis_cap is None:
             raise ValueError("rollout.stale_policy=is weights stale samples by the truncated importance ratio; "
                              "set algorithm.loss.tis_cap (e.g. 2)")
@@ -195,15 +195,21 @@ class TrainConfig:
 class Critic:
     """A value model: the policy's transformer with a scalar head per token (PPO)."""
 
-    def __init__(self, cfg: CriticConfig, policy_path: str, learner_cfg: LearnerConfig, optim: OptimConfig, total_steps: int):
+    def __init__(self, cfg: CriticConfig, policy_path: str, learner_cfg: LearnerConfig, optim: OptimConfig, total_steps: int,
+                 resume_from: Path | None = None):
         from dataclasses import replace
 
         from transformers import AutoModelForTokenClassification
 
-        path = resolve_model_path(cfg.path or policy_path)
+        # A checkpoint holds the trained critic, value head included (a fresh head would make
+        # the resumed run's advantages differ from the uninterrupted run's).
+        saved = resume_from / "critic" / "model" if resume_from else None
+        path = str(saved) if saved and saved.is_dir() else resolve_model_path(cfg.path or policy_path)
         model = AutoModelForTokenClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
         self.cfg = cfg
         self.learner = build_learner(model, learner_cfg, replace(optim, lr=cfg.lr), total_steps)
+        if saved and saved.is_dir():
+            self.learner.load_state(resume_from / "critic")
 
     def values(self, exp: Experience, grad: bool) -> torch.Tensor:
         """[B, T-1] value of the state before each label position."""
@@ -291,21 +297,34 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 class Trainer:
     def __init__(self, cfg: TrainConfig):
-        from rlvr.prompts import get_template
+        self.cfg = cfg
+        # Whatever is initialised at random (PPO's value head) must be the same in every run of
+        # this config, or neither reruns nor resumes could match.
+        torch.manual_seed(cfg.run.seed)
+        # The launcher's rank is known before the process group exists: only rank 0 writes (and locks) the run directory.
+        self.run = RunDir(cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
+        try:
+            self._build(cfg)
+        except BaseException:
+            self.run.close()  # a failed start must not keep the directory locked
+            raise
+
+    def _build(self, cfg: TrainConfig) -> None:
         from rlvr.verifiers import VerifierPool
 
-        self.cfg = cfg
-        # The launcher's rank is known before the process group exists: only rank 0 writes the run directory.
-        self.run = RunDir(cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
-        self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints)
+        self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints, is_main=self.run.is_main)
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
         self.train_problems = load_problems(cfg.data)
         self.eval_problems = load_problems(cfg.eval.dataset)[: cfg.eval.num_problems] if (cfg.eval.before_after or cfg.eval.every) else []
-        resume_from = self.ckpts.latest() if cfg.run.resume else None
+        check_prompts_fit(self.train_problems + self.eval_problems, self.template, self.tokenizer, cfg.rollout.max_tokens, cfg.generator, cfg.model.path)
+        resume_from = self.run.resume_point(self.ckpts)
         self.state: dict[str, Any] = {}
         policy_path = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
-        self.learner = build_learner(load_model(policy_path, cfg.model.dtype), cfg.learner, cfg.optim, cfg.schedule.steps)
+        # LoRA trains adapters on the untouched base: a checkpoint's merged weights are for the
+        # generator, and the adapters come back with the optimizer state.
+        learner_path = resolve_model_path(cfg.model.path) if cfg.learner.lora.rank > 0 else policy_path
+        self.learner = build_learner(load_model(learner_path, cfg.model.dtype), cfg.learner, cfg.optim, cfg.optimizer_steps)
         self.rank, self.world_size = self.learner.rank, self.learner.world_size
         if cfg.rollout.prompts_per_step % self.world_size:
             raise ConfigError(f"rollout.prompts_per_step: {cfg.rollout.prompts_per_step} prompts cannot be split evenly over "
@@ -317,20 +336,27 @@ class Trainer:
             self.state = self.ckpts.load(resume_from, self.learner)
             self.cursor = self._restore(self.state)
             if self.learner.is_main:
-                print(f"rlvr train: resumed from {resume_from} (step {self.learner.step_count})")
+                print(f"rlvr train: resumed from {resume_from} (step {self.state['step']})")
         loss = cfg.algorithm.loss
         self.needs_ref = loss.kl_coef > 0 or cfg.algorithm.kl_reward_coef > 0
         self.ref = load_model(resolve_model_path(cfg.model.path), cfg.model.dtype).to(self.learner.device).eval() if self.needs_ref else None
-        self.critic = Critic(cfg.algorithm.critic, cfg.model.path, cfg.learner, cfg.optim, cfg.schedule.steps) if cfg.algorithm.estimator == "gae" else None
-        if self.critic is not None and resume_from and (resume_from / "critic").is_dir():
-            self.critic.learner.load_state(resume_from / "critic")
+        self.critic = (Critic(cfg.algorithm.critic, cfg.model.path, cfg.learner, cfg.optim, cfg.optimizer_steps, resume_from)
+                       if cfg.algorithm.estimator == "gae" else None)
         self.generator = build_generator(cfg.generator, policy_path, self.tokenizer)
-        # Policy version (learner step count) of the weights the generator holds.
-        self.generator_version = self.learner.step_count
+        # Policy version of the weights the generator holds.
+        self.generator_version = self.policy_version
         self.pool = VerifierPool(workers=cfg.rollout.verifier_workers, timeout=cfg.rollout.verifier_timeout)
         self.order = list(range(len(self.train_problems)))
         random.Random(cfg.run.seed).shuffle(self.order)
         self.pipeline = RolloutPipeline(self.collect, cfg.rollout.max_staleness)
+        if "rng" in self.state:  # last: building the critic and the engines draws random numbers
+            _set_rng_state(self.state["rng"][self.rank])
+
+    @property
+    def policy_version(self) -> int:
+        """Updates applied to the policy: trainer steps, not optimizer steps (each update takes
+        ``algorithm.epochs`` of those), so rollout staleness means the same at any epoch count."""
+        return self.learner.step_count // self.cfg.algorithm.epochs
 
     # ---------------------------------------------------------------- data
 
@@ -402,7 +428,7 @@ class Trainer:
         metrics = _rollout_metrics([p[3] for p in parts])
         r = self.cfg.rollout
         if r.max_staleness > 0:
-            keep, stale = stale_groups(versions, self.learner.step_count, r.max_staleness, r.stale_policy)
+            keep, stale = stale_groups(versions, self.policy_version, r.max_staleness, r.stale_policy)
             groups = [g for g, k in zip(groups, keep) if k]
             prompt_ids = [p for p, k in zip(prompt_ids, keep) if k]
             metrics.update(stale)
@@ -573,13 +599,18 @@ class Trainer:
         from rlvr.weight_sync import sync_weights
 
         report = sync_weights(self.learner, self.generator)
-        self.generator_version = self.learner.step_count
+        self.generator_version = self.policy_version
         return {"sync_seconds": report.seconds}
 
     def _current_generator(self) -> dict[str, float]:
         """Make the generator hold the learner's weights (evaluation must see the trained policy)."""
         self.pipeline.drain()
-        return self.sync() if self.generator_version < self.learner.step_count else {}
+        return self.sync() if self.generator_version < self.policy_version else {}
+
+    def _saves_after(self, step: int) -> bool:
+        """Whether trainer step ``step`` (1-based) ends with a checkpoint (the last one always does)."""
+        every = self.cfg.run.save_every
+        return bool(every and step % every == 0) or step >= self.cfg.schedule.steps
 
     def save(self, step: int) -> None:
         # Each rank's data position and RNG state; rank 0 writes the state file.
@@ -587,15 +618,10 @@ class Trainer:
         state = {**self.state, "rng": list(rngs)}
         if self.world_size > 1:
             state.update(cursor=sum(cursors), rank_cursors=list(cursors))
-        path = self.ckpts.save(step, self.learner, self.tokenizer, state)
-        if self.critic is not None:
-            (path / "critic").mkdir(exist_ok=True)
-            self.critic.learner.save_state(path / "critic")
+        self.ckpts.save(step, self.learner, self.tokenizer, state, {"critic": self.critic.learner} if self.critic is not None else None)
 
     def _restore(self, state: dict[str, Any]) -> int:
-        """This rank's data position (and RNG state) from a checkpoint's trainer state."""
-        if "rng" in state:
-            _set_rng_state(state["rng"][self.rank])
+        """This rank's data position from a checkpoint's trainer state."""
         if self.world_size == 1:
             return state.get("cursor", 0)
         cursors = state.get("rank_cursors", [])
@@ -618,7 +644,7 @@ class Trainer:
 
         cfg = self.cfg
         main = self.learner.is_main
-        start = self.learner.step_count
+        start = self.state.get("step", 0)  # trainer steps; the learner counts optimizer steps
         logger = MetricsLogger(self.run, resume_step=start, config=cfg)
         t_start = time.time()
         if start == 0 and main:
@@ -637,7 +663,9 @@ class Trainer:
         try:
             while step < cfg.schedule.steps:
                 t0 = time.time()
-                batch = self.pipeline.take(step, self.generator_version, prefetch=step + 1 < cfg.schedule.steps)
+                # A checkpoint is a synchronisation point of the rollout pipeline: no batch generated
+                # before it is trained on after it (a resumed run could not regenerate it).
+                batch = self.pipeline.take(step, self.generator_version, prefetch=not self._saves_after(step + 1))
                 self.state["cursor"] = batch.cursor
                 groups, prompt_ids, metrics = self._global_batch(batch)
                 if groups:
@@ -649,11 +677,11 @@ class Trainer:
                     # step still counts (schedule, logging, checkpoints) so the run cannot stall.
                     if main:
                         bar.write(f"step {step + 1}: every group had equal rewards after refills; no update")
-                    if self.generator_version == self.learner.step_count:
+                    if self.generator_version == self.policy_version:
                         self.generator_version += 1  # the weights did not change: the generator still holds them
-                    self.learner.step_count += 1
+                    self.learner.step_count += cfg.algorithm.epochs
                     metrics["skipped_update"] = 1
-                if self.pipeline.must_sync(self.generator_version, self.learner.step_count):
+                if self.pipeline.must_sync(self.generator_version, self.policy_version):
                     self.pipeline.drain()  # never replace weights under a running generation
                     metrics.update(self.sync())
                 step += 1
@@ -668,7 +696,8 @@ class Trainer:
                 out_of_time = cfg.schedule.max_seconds > 0 and time.time() - t_loop >= cfg.schedule.max_seconds
                 # Every rank must agree to stop (the others would wait in a collective forever).
                 out_of_time = bool(_from_rank0(out_of_time, self.world_size))
-                if (cfg.run.save_every and step % cfg.run.save_every == 0) or step == cfg.schedule.steps or out_of_time:
+                if self._saves_after(step) or out_of_time:
+                    self._current_generator()  # the next batch comes from the saved weights, as after a resume
                     self.save(step)
                 if out_of_time:
                     if main:
@@ -687,9 +716,9 @@ class Trainer:
         if cfg.eval.before_after:
             self._current_generator()
             summary.update(self._before_after(step))
-        self.learner.save_model(staging_dir(self.run.path / "final"), self.tokenizer)  # every rank joins the gather
+        with staged_dir(self.run.path / "final", publish=main) as final:
+            self.learner.save_model(final, self.tokenizer)  # every rank joins the gather
         if main:
-            publish_dir(self.run.path / "final")
             plot_curves(self.run.path / "metrics.jsonl", self.run.path / "train_curves.png",
                         ["reward_mean", "accuracy", f"eval/{cfg.eval.dataset.name}/greedy", "response_length_mean"], "rlvr train", smooth=10)
             self.run.write_json("summary.json", summary)
@@ -723,9 +752,12 @@ class Trainer:
         return out
 
     def close(self) -> None:
-        self.pipeline.close()
-        self.generator.close()
-        self.pool.close()
+        try:
+            self.pipeline.close()
+            self.generator.close()
+            self.pool.close()
+        finally:
+            self.run.close()
 
 
 def _mean(xs: list[float]) -> float:

@@ -34,6 +34,7 @@ from typing import Any
 from rlvr import env
 from rlvr.errors import RlvrError
 from rlvr.generation import GENERATORS, Completion, GeneratorConfig, SamplingConfig, chunks, sample_seed
+from rlvr.models import max_positions
 from rlvr.weight_sync import PROBE_ROWS, Check, Source, expected_fingerprints, fingerprint, probe_input, select_checks
 
 GIB = 1 << 30
@@ -139,10 +140,8 @@ def _repack_tied_copies(worker) -> int:
 def _fit_model_len(requested: int, model_path: str) -> int:
     """``requested``, capped at the model's own position limit (vLLM refuses anything longer:
     RoPE positions past the trained range give garbage)."""
-    from transformers import AutoConfig
-
-    limit = getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
-    return min(requested, int(limit)) if limit else requested
+    limit = max_positions(model_path)
+    return min(requested, limit) if limit else requested
 
 
 @GENERATORS.register("vllm")

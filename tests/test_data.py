@@ -337,3 +337,51 @@ def test_problem_verify_kwargs() -> None:
     assert p.verify_kwargs() == {"answer_type": "choice", "choices": ["A", "B"]}
     with pytest.raises(ValueError, match="answer_type"):
         Problem(id="x", prompt="q", answer="1", answer_type="number")
+
+
+# ----------------------------------------------------------------------------- guards (issue 12, failure 7)
+
+
+def test_a_giant_row_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    """A 3 MB line is a bad row at its own line (not a 3 MB prompt deep in training); the rows
+    after it still read. The CSV module's own field limit is a line-numbered error too."""
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b'{"question": "1+1?", "answer": "2"}\n' + b'{"question": "' + b"9" * 3_000_000 + b'", "answer": "1"}\n'
+                     + b'{"question": "2+2?", "answer": "4"}\n')
+    with pytest.raises(RlvrError, match=r"big\.jsonl:2: row is longer than 1048576 bytes \(data.max_row_bytes\)"):
+        load_problems(DatasetConfig(name="jsonl", path=str(path)))
+    kept = load_problems(DatasetConfig(name="jsonl", path=str(path), on_bad_row="skip"))
+    assert [p.prompt for p in kept] == ["1+1?", "2+2?"]
+    with pytest.raises(RlvrError, match=r"big\.jsonl:1: row is longer than 20 bytes"):
+        load_problems(DatasetConfig(name="jsonl", path=str(path), max_row_bytes=20))
+    csv_path = tmp_path / "big.csv"
+    csv_path.write_bytes(b"question,answer\n1+1?,2\n" + b"9" * 200_000 + b",1\n")
+    with pytest.raises(RlvrError, match=r"big\.csv:3: field larger than field limit"):
+        load_problems(DatasetConfig(name="csv", path=str(csv_path)))
+    csv_path.write_bytes(b"question,answer\n1+1?,2\n" + b"9" * 100 + b",1\n")
+    with pytest.raises(RlvrError, match=r"big\.csv:3: row is longer than 50 bytes"):
+        load_problems(DatasetConfig(name="csv", path=str(csv_path), max_row_bytes=50))
+
+
+def test_encoding_errors_name_the_exact_line(tmp_path: Path) -> None:
+    """A text reader decodes ahead in blocks: the bad byte on line 2 used to be reported at line 1."""
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b'{"question": "1+1?", "answer": "2"}\n{"question": "caf\xe9?", "answer": "3"}\n{"question": "2+2?", "answer": "4"}\n')
+    with pytest.raises(RlvrError, match=r"latin1\.jsonl:2: not UTF-8 text"):
+        load_problems(DatasetConfig(name="jsonl", path=str(path)))
+    csv_path = tmp_path / "latin1.csv"
+    csv_path.write_bytes(b"question,answer\n" + b"1+1?,2\n" * 5000 + b"caf\xe9?,3\n")
+    with pytest.raises(RlvrError, match=r"latin1\.csv:5002: not UTF-8 text"):
+        load_problems(DatasetConfig(name="csv", path=str(csv_path)))
+
+
+def test_ordering_filters_compare_numbers(tmp_path: Path) -> None:
+    """``level>=3`` compares 10 with 3 as numbers (as strings "10" < "3"); a non-number there is an error."""
+    path = _write_jsonl(tmp_path / "levels.jsonl", [{"id": str(i), "question": "q", "answer": "1", "level": lv}
+                                                     for i, lv in enumerate(["2", "3", "10"])])
+    cfg = {"name": "jsonl", "path": str(path), "answer_type": "numeric"}
+    assert [p.id for p in load_problems(DatasetConfig(**cfg, filters=["level>=3"]))] == ["1", "2"]
+    assert [p.id for p in load_problems(DatasetConfig(**cfg, filters=["level==10"]))] == ["2"]
+    words = _write_jsonl(tmp_path / "words.jsonl", [{"id": "a", "question": "q", "answer": "1", "level": "Level 3"}])
+    with pytest.raises(RlvrError, match=r"filter 'level>=3': problem a has level='Level 3', not a number"):
+        load_problems(DatasetConfig(**{**cfg, "path": str(words)}, filters=["level>=3"]))

@@ -46,3 +46,12 @@ def test_data_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert f"{bad}:2: no question" in out and f"{bad}:3: not valid JSON" in out and "1 good row(s), 2 bad row(s)" in out
     assert main(["data", "validate", str(tmp_path / "x.txt")]) == 2
     assert "cannot tell the format" in capsys.readouterr().err
+
+
+def test_data_validate_refuses_a_giant_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b'{"question": "1+1?", "answer": "2"}\n{"question": "' + b"9" * 2_000_000 + b'", "answer": "1"}\n')
+    assert main(["data", "validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:2: row is longer than 1048576 bytes" in out and "1 good row(s), 1 bad row(s)" in out
+    assert main(["data", "show", "math500", "--filter", "level>>3"]) == 2  # flags are checked like config keys

@@ -173,4 +173,4 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
     assert sorted(p.name for p in (two / "checkpoints" / "step_000003").iterdir()) == [
-        "model", "optimizer_rank0.pt", "optimizer_rank1.pt", "trainer_state.json"]
+        "manifest.json", "model", "optimizer_rank0.pt", "optimizer_rank1.pt", "trainer_state.json"]

@@ -83,42 +83,21 @@ class LossInput:
 class PolicyLossConfig:
     """How the policy is optimised: loss, clipping, aggregation, KL and entropy terms."""
 
-    name: str = field("ppo_clip", help="policy loss: ppo_clip | gspo | sft (or a plug-in name)")
-    clip_low: float = field(0.2, help="ratio clip below 1 - clip_low (PPO epsilon; GSPO paper: 3e-4)")
-    clip_high: float = field(0.2, help="ratio clip above 1 + clip_high; > clip_low is DAPO clip-higher (0.28)")
+    name: str = field("ppo_clip", choices=lambda: POLICY_LOSSES, help="policy loss (a registry name)")
+    clip_low: float = field(0.2, ge=0, lt=1, help="ratio clip below 1 - clip_low (PPO epsilon; GSPO paper: 3e-4)")
+    clip_high: float = field(0.2, ge=0, help="ratio clip above 1 + clip_high; > clip_low is DAPO clip-higher (0.28)")
     aggregation: str = field(
         "token_mean",
-        help="token_mean (DAPO) | seq_mean_token_mean (GRPO, GSPO) | seq_mean_token_sum | dr_grpo (constant)",
+        choices=AGGREGATIONS,
+        help="how token losses become the step loss: token_mean (DAPO), seq_mean_token_mean (GRPO, GSPO), dr_grpo (a constant)",
     )
-    kl_coef: float = field(0.0, help="weight of the KL-to-reference term in the loss; 0 loads no reference model")
-    kl_estimator: str = field("k3", help="KL estimator in the loss: k1 | k2 | k3")
-    entropy_coef: float = field(0.0, help="entropy bonus weight (the loss subtracts entropy_coef * entropy)")
+    kl_coef: float = field(0.0, ge=0, help="weight of the KL-to-reference term in the loss; 0 loads no reference model")
+    kl_estimator: str = field("k3", choices=KL_ESTIMATORS, help="KL estimator in the loss")
+    entropy_coef: float = field(0.0, ge=0, help="entropy bonus weight (the loss subtracts entropy_coef * entropy)")
     tis_cap: float | None = field(
-        None, help="truncated importance-sampling cap for the generator/learner mismatch (e.g. 2); null = off"
+        None, gt=0, help="truncated importance-sampling cap for the generator/learner mismatch (e.g. 2); null = off"
     )
-    dual_clip: float | None = field(None, help="dual-clip bound c > 1 for negative advantages (e.g. 3); null = off")
-
-    def validate(self) -> None:
-        if self.name not in POLICY_LOSSES:
-            raise ValueError(f"name: unknown policy loss '{self.name}' (known: {', '.join(POLICY_LOSSES.names())})")
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(
-                f"aggregation: unknown mode '{self.aggregation}' (known: {', '.join(AGGREGATIONS.names())})"
-            )
-        if self.kl_estimator not in KL_ESTIMATORS:
-            raise ValueError(
-                f"kl_estimator: unknown '{self.kl_estimator}' (known: {', '.join(KL_ESTIMATORS.names())})"
-            )
-        if not 0 <= self.clip_low < 1:
-            raise ValueError(f"clip_low must be in [0, 1), got {self.clip_low}")
-        if self.clip_high < 0:
-            raise ValueError(f"clip_high must be >= 0, got {self.clip_high}")
-        if self.kl_coef < 0 or self.entropy_coef < 0:
-            raise ValueError("kl_coef and entropy_coef must be >= 0")
-        if self.tis_cap is not None and self.tis_cap <= 0:
-            raise ValueError(f"tis_cap must be > 0 (or null), got {self.tis_cap}")
-        if self.dual_clip is not None and self.dual_clip <= 1:
-            raise ValueError(f"dual_clip must be > 1 (or null), got {self.dual_clip}")
+    dual_clip: float | None = field(None, gt=1, help="dual-clip bound c > 1 for negative advantages (e.g. 3); null = off")
 
 
 @dataclass

@@ -36,21 +36,11 @@ class ValueLossInput:
 class ValueLossConfig:
     """How the PPO critic is trained."""
 
-    clip: float | None = field(0.2, help="value clip range around the old values; null = unclipped regression")
-    aggregation: str = field("token_mean", help="token_mean | seq_mean_token_mean | seq_mean_token_sum | dr_grpo")
+    clip: float | None = field(0.2, gt=0, help="value clip range around the old values; null = unclipped regression")
+    aggregation: str = field("token_mean", choices=AGGREGATIONS, help="how token losses become the step loss (as algorithm.loss.aggregation)")
     coef: float = field(
-        1.0, help="multiplier of the value loss (e.g. 0.5 when the value head shares the policy's backbone)"
+        1.0, ge=0, help="multiplier of the value loss (e.g. 0.5 when the value head shares the policy's backbone)"
     )
-
-    def validate(self) -> None:
-        if self.clip is not None and self.clip <= 0:
-            raise ValueError(f"clip must be > 0 (or null), got {self.clip}")
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(
-                f"aggregation: unknown mode '{self.aggregation}' (known: {', '.join(AGGREGATIONS.names())})"
-            )
-        if self.coef < 0:
-            raise ValueError(f"coef must be >= 0, got {self.coef}")
 
 
 def value_loss(inp: ValueLossInput, scale: LossScale, cfg: ValueLossConfig) -> LossOutput:

@@ -25,7 +25,12 @@ def add_config_arguments(
     )
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     parser.add_argument("--help-config", action="store_true", help="list every config key with its type and meaning")
-    parser.add_argument("--resume", action="store_true", help=resume_help)
+    parser.add_argument("--resume", action="store_const", const=True, default=False, help=resume_help)
+    # A flag of its own rather than an optional value of --resume: `--resume key=value` must keep
+    # reading key=value as an override. (argparse matches a whole option string before splitting
+    # at "=", so the user types it exactly as shown.)
+    parser.add_argument("--resume=auto", dest="resume", action="store_const", const="auto",
+                        help="continue from the newest good checkpoint if there is one, else start afresh")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. optim.lr=3e-4")
 
 
@@ -35,7 +40,8 @@ def resolve(cls: type[T], command: str, args: argparse.Namespace) -> T | None:
         for key, tp, help_text in C.describe(cls):
             print(f"{key:40s} {tp:28s} {help_text}")
         return None
-    overrides = list(args.overrides) + (["run.resume=true"] if getattr(args, "resume", False) else [])
+    resume = getattr(args, "resume", False)
+    overrides = list(args.overrides) + ([f"run.resume={'auto' if resume == 'auto' else 'true'}"] if resume else [])
     cfg = C.load_config(cls, command, args.config, overrides)
     if args.print_config:
         sys.stdout.write(C.to_yaml(cfg))

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from rlvr import config as C
 
 HELP = "list, show and validate answer-key datasets"
 
@@ -51,7 +51,8 @@ def _file_config(args: argparse.Namespace, path: str, **extra: Any) -> Any:
     from rlvr.data.files import reader_for
 
     mapping = {k: getattr(args, k) for k in _MAPPING_ARGS if getattr(args, k, None) is not None}
-    return DatasetConfig(name=args.format or reader_for(path), path=path, **mapping, **extra)
+    # Through the config loader, so flags are checked like config keys (a bad --filter is one line).
+    return C.from_dict(DatasetConfig, {"name": args.format or reader_for(path), "path": path, **mapping, **extra})
 
 
 # ----------------------------------------------------------------------------- list
@@ -99,13 +100,13 @@ def _show(args: argparse.Namespace) -> int:
     options = {}
     for item in args.option:
         key, _, value = item.partition("=")
-        options[key] = yaml.safe_load(value)
+        options[key] = C.safe_load(value)
     common = {"limit": args.n, "filters": args.filter, "options": options}
     if Path(args.name).exists():
         cfg = _file_config(args, args.name, split=args.split or "train", **common)
     else:
         splits = get_dataset(args.name).splits
-        cfg = DatasetConfig(name=args.name, split=args.split or (splits[0] if splits else "train"), **common)
+        cfg = C.from_dict(DatasetConfig, {"name": args.name, "split": args.split or (splits[0] if splits else "train"), **common})
     problems = load_problems(cfg)
     template = get_template(args.template) if args.template else None
     tokenizer = None

@@ -17,8 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.config import load_config
+    from rlvr.config import check_port, load_config
+    from rlvr.errors import ConfigError
     from rlvr.generator_service import ServeConfig, serve
 
+    try:  # before the engine loads, which takes minutes
+        check_port(args.port)
+    except ValueError as e:
+        raise ConfigError(f"--port: {e}") from None
     serve(load_config(ServeConfig, "serve-generator", None, args.overrides), args.model, args.host, args.port, args.token_file)
     return 0

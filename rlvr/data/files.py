@@ -32,18 +32,33 @@ def _existing(path: str | None) -> Path:
     return p
 
 
+def _too_long(limit: int) -> BadRowError:
+    return BadRowError(f"row is longer than {limit} bytes (data.max_row_bytes)")
+
+
 def read_jsonl(cfg: DatasetConfig) -> Iterator[RawRow]:
+    # Bytes, line by line: a text-mode reader decodes ahead in blocks, so an encoding error would
+    # name the line being read when its block was decoded, not the line holding the bad byte; and
+    # readline's limit keeps a giant line from being read whole.
     path = _existing(cfg.path)
-    with open(path, encoding="utf-8", errors="strict") as f:
+    limit = cfg.max_row_bytes
+    with open(path, "rb") as f:
         lineno = 0
         while True:
-            try:
-                line = f.readline()
-            except UnicodeDecodeError as e:
-                raise RlvrError(f"{path}:{lineno + 1}: not UTF-8 text ({e.reason})") from None
-            if not line:
+            raw = f.readline(limit + 1)
+            if not raw:
                 return
             lineno += 1
+            if len(raw.rstrip(b"\r\n")) > limit:
+                while raw and not raw.endswith(b"\n"):  # skip the rest of the line
+                    raw = f.readline(1 << 20)
+                yield f"{path}:{lineno}", _too_long(limit)
+                continue
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield f"{path}:{lineno}", BadRowError(f"not UTF-8 text ({e.reason} at byte {e.start + 1} of the line)")
+                continue
             if not line.strip():
                 continue
             try:
@@ -59,14 +74,34 @@ def read_jsonl(cfg: DatasetConfig) -> Iterator[RawRow]:
 
 def read_csv(cfg: DatasetConfig) -> Iterator[RawRow]:
     path = _existing(cfg.path)
+    limit = cfg.max_row_bytes
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            if None in row:  # more cells than header columns
-                yield where, BadRowError(f"more cells than the {len(reader.fieldnames or [])} header columns")
-                continue
-            yield where, {k: v for k, v in row.items() if v not in (None, "")}
+        try:
+            for row in reader:
+                where = f"{path}:{reader.line_num}"
+                if None in row:  # more cells than header columns
+                    yield where, BadRowError(f"more cells than the {len(reader.fieldnames or [])} header columns")
+                    continue
+                if sum(len(v.encode()) for v in row.values() if isinstance(v, str)) > limit:
+                    yield where, _too_long(limit)
+                    continue
+                yield where, {k: v for k, v in row.items() if v not in (None, "")}
+        except UnicodeDecodeError as e:
+            # The text reader decodes ahead in blocks: find the line that holds the bad byte.
+            raise RlvrError(f"{path}:{_first_undecodable_line(path)}: not UTF-8 text ({e.reason})") from None
+        except csv.Error as e:  # e.g. a field over the csv module's own limit of 131072 characters
+            raise RlvrError(f"{path}:{reader.line_num + 1}: {e}") from None  # the failing line is not counted yet
+
+
+def _first_undecodable_line(path: Path) -> int:
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return lineno
+    return 0
 
 
 def read_parquet(cfg: DatasetConfig) -> Iterator[RawRow]:

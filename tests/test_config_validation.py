@@ -1,0 +1,165 @@
+"""Every bad config value is refused when the config loads (issue 12, failure 7): one line naming
+the key, exit 2, no traceback, before any model, dataset or engine is loaded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlvr import config as C
+from rlvr.errors import ConfigError
+from rlvr.models import resolve_model_path
+from rlvr.trainer import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def unknown_model_type(tmp_path_factory) -> Path:
+    """The bundled model with ``model_type: foo`` in its config.json."""
+    d = tmp_path_factory.mktemp("badtype") / "model"
+    shutil.copytree(resolve_model_path("tiny-arith"), d)
+    cfg = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps({**cfg, "model_type": "foo"}))
+    return d
+
+
+# (overrides of the built-in tiny-arith train config, the text the error must contain)
+CASES = [
+    (["optim.lr=-1"], "optim.lr: must be > 0, got -1.0"),
+    (["optim.lr=nan"], "optim.lr: must be a finite number, got nan"),
+    (["optim.lr=.inf"], "optim.lr: must be a finite number"),
+    (["rollout.max_tokens=0"], "rollout.max_tokens: must be >= 1, got 0"),
+    (["rollout.temperature=-1"], "rollout.temperature: must be > 0"),
+    (["rollout.top_p=2"], "rollout.top_p: must be > 0 and <= 1, got 2.0"),
+    (["rollout.verifier_workers=0"], "rollout.verifier_workers: must be >= 1, got 0"),
+    (["rollout.verifier_timeout=-1"], "rollout.verifier_timeout: must be > 0"),
+    (["schedule.steps=-5"], "schedule.steps: must be >= 0, got -5"),
+    (["run.save_every=-1"], "run.save_every: must be >= 0, got -1"),
+    (["run.resume=sometimes"], "run.resume: expected bool | 'auto', got 'sometimes'"),
+    (["learner.max_nonfinite_steps=0"], "learner.max_nonfinite_steps: must be >= 1, got 0"),
+    (["algorithm.epochs=0"], "algorithm.epochs: must be >= 1"),
+    (["algorithm.loss.clip_low=1.5"], "algorithm.loss.clip_low: must be >= 0 and < 1"),
+    (["generator.max_model_len=8"], "generator.max_model_len (8) must exceed rollout.max_tokens (96)"),
+    (["generator.gpu_memory_utilization=0"], "generator.gpu_memory_utilization: must be > 0 and <= 1"),
+    (["generator.address=host:99999"], "generator.address must look like host:port"),
+    # registry names, with the names that exist
+    (["generator.name=foo"], "generator.name: unknown generator 'foo' (known: hf, remote, vllm)"),
+    (["algorithm.estimator=foo"], "algorithm.estimator: unknown advantage estimator 'foo' (known: dr_grpo, gae, grpo"),
+    (["algorithm.loss.name=foo"], "algorithm.loss.name: unknown policy loss 'foo' (known: gspo, ppo_clip, sft)"),
+    (["algorithm.loss.aggregation=foo"], "algorithm.loss.aggregation: unknown loss aggregation 'foo'"),
+    (["algorithm.kl_reward_estimator=k9"], "algorithm.kl_reward_estimator: unknown KL estimator 'k9' (known: k1, k2, k3)"),
+    (["algorithm.rft_choice=longest"], "algorithm.rft_choice: unknown RFT choice rule 'longest' (known: first, shortest)"),
+    (["data.name=foo"], "data.name: unknown dataset 'foo' (known: "),
+    (["eval.dataset.name=foo"], "eval.dataset.name: unknown dataset 'foo'"),
+    (["template=foo"], "template: unknown prompt template 'foo' (known: arith"),
+    # paths
+    (["model.path=/nonexistent/model"], "model.path: model path not found: /nonexistent/model"),
+    (["data.name=jsonl", "data.path=/nonexistent.jsonl"], "data: path: no such file or directory: /nonexistent.jsonl"),
+    # filters: syntax, and ordering comparisons need numbers
+    (["data.filters=[level>>3]"], "filter 'level>>3': expected one operator"),
+    (["data.filters=[level=>3]"], "filter 'level=>3' must look like FIELD OP VALUE"),
+    (["data.filters=[level>=]"], "filter 'level>=': expected one operator"),
+    (["data.filters=[level>=hard]"], "filter 'level>=hard': >= compares numbers, got 'hard'"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "needle"), CASES, ids=[" ".join(o) for o, _ in CASES])
+def test_bad_values_are_refused_at_load(overrides, needle):
+    with pytest.raises(ConfigError) as e:
+        C.load_config(TrainConfig, "train", "tiny-arith", overrides)
+    assert needle in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_unknown_model_type_names_the_file(unknown_model_type):
+    with pytest.raises(ConfigError, match=rf"model.path: {unknown_model_type}/config.json: unknown model_type 'foo'"):
+        C.load_config(TrainConfig, "train", "tiny-arith", [f"model.path={unknown_model_type}"])
+
+
+def test_the_builtin_configs_obey_their_own_rules():
+    for name in C.builtin_configs("train"):
+        C.load_config(TrainConfig, "train", name, [])
+
+
+def test_duplicate_yaml_key_names_key_and_line(tmp_path):
+    f = tmp_path / "dup.yaml"
+    f.write_text("base: tiny-arith\noptim:\n  lr: 1.0e-4\n  warmup_steps: 2\n  lr: 3.0e-4\n")
+    with pytest.raises(ConfigError, match=rf"invalid YAML in {f}:5:3: duplicate key 'lr'"):
+        C.load_config(TrainConfig, "train", str(f), [])
+    with pytest.raises(ConfigError, match="duplicate key 'run'"):
+        C.parse_yaml("run: {}\nrun: {}\n", "x.yaml")
+
+
+def test_help_config_shows_each_fields_range(capsys):
+    from rlvr.cli import main
+
+    assert main(["train", "--help-config"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "float (> 0)" in lines["optim.lr"]
+    assert "float (> 0 and <= 1)" in lines["rollout.top_p"]
+    assert "one of: hf, remote, vllm" in lines["generator.name"]
+
+
+def test_bounds_on_a_plain_dataclass():
+    """The rules work for any config class, not only the trainer's."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class Knobs:
+        rate: float = C.field(0.5, ge=0, le=1, help="a fraction")
+        wild: float = C.field(0.0, finite=False, help="may be inf")
+        count: int | None = C.field(None, ge=1, help="optional count")
+
+    assert C.from_dict(Knobs, {"wild": float("inf")}).wild == float("inf")
+    assert C.from_dict(Knobs, {"count": None}).count is None
+    with pytest.raises(ConfigError, match=r"knobs.rate: must be >= 0 and <= 1, got 1.5"):
+        C.from_dict(Knobs, {"rate": 1.5}, prefix="knobs")
+    with pytest.raises(ConfigError, match="count: must be >= 1, got 0"):
+        C.from_dict(Knobs, {"count": 0})
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rlvr.cli", *argv], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["train", "optim.lr=nan"], "rlvr train: error: optim.lr: must be a finite number, got nan"),
+        (["train", "rollout.top_p=2"], "rlvr train: error: rollout.top_p: must be > 0 and <= 1, got 2.0"),
+        (["train", "generator.name=foo"], "rlvr train: error: generator.name: unknown generator 'foo'"),
+        (["serve-generator", "--model", "tiny-arith", "--port", "99999"], "rlvr serve-generator: error: --port: port must be between 1 and 65535"),
+    ],
+)
+def test_cli_refuses_with_one_line_and_exit_2(tmp_path, argv, needle):
+    """The real command line: exit 2, one line on stderr, nothing created, no engine started."""
+    out = _cli(*argv, f"run.output_dir={tmp_path / 'run'}" if argv[0] == "train" else "generator.name=hf")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip() == needle or out.stderr.strip().startswith(needle), out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_prompt_plus_budget_must_fit_the_context():
+    """Checked once the model and prompts are known, before an engine starts: vLLM caps
+    max_model_len at the model's positions (256 for tiny-arith) and failed on the first long prompt."""
+    from rlvr.data import DatasetConfig, load_problems
+    from rlvr.generation import GeneratorConfig
+    from rlvr.models import load_tokenizer
+    from rlvr.prompts import get_template
+    from rlvr.rollout import check_prompts_fit
+
+    problems = load_problems(DatasetConfig(name="arith", split="test", options={"level": "hard"}))[:50]
+    args = (problems, get_template("arith"), load_tokenizer("tiny-arith"))
+    check_prompts_fit(*args, 96, GeneratorConfig(max_model_len=512), "tiny-arith")
+    with pytest.raises(ConfigError, match=r"generator.max_model_len: problem \S+'s prompt has \d+ tokens, plus rollout.max_tokens 240 "
+                                          r"is \d+ > 256 \(generator.max_model_len, capped by the model's max_position_embeddings 256\)"):
+        check_prompts_fit(*args, 240, GeneratorConfig(max_model_len=512), "tiny-arith")
+    with pytest.raises(ConfigError, match=r"> 100 \(generator.max_model_len\)"):
+        check_prompts_fit(*args, 96, GeneratorConfig(max_model_len=100), "tiny-arith")
