@@ -28,12 +28,12 @@ def peak_rss_mib() -> float:
 
 
 def build_default_model(directory: Path) -> None:
-    """The default tiny model shape (rlvr.models.TinyModelConfig) with a small digit tokenizer."""
+    """The default tiny model shape (rlvr.models.load.TinyModelConfig) with a small digit tokenizer."""
     from rlvr import env
 
     env.setup()
-    from rlvr.models import TinyModelConfig, build_tiny_model
-    from rlvr.tokenizer import TokenizerConfig, train_tokenizer
+    from rlvr.models.load import TinyModelConfig, build_tiny_model
+    from rlvr.models.tokenizer import TokenizerConfig, train_tokenizer
 
     corpus = [f"{a}+{b}={a + b}\n{a + b}-{b}={a}" for a in range(100) for b in range(50)]
     tok = train_tokenizer(corpus, TokenizerConfig())
@@ -47,7 +47,7 @@ def child(args: argparse.Namespace) -> None:
     env.setup()
     from transformers import AutoTokenizer
 
-    from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator
+    from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
 
     tok = AutoTokenizer.from_pretrained(args.model)
     cfg = GeneratorConfig(name=args.generator, chunk_size=args.chunk_size, max_model_len=256, cpu_kv_cache_gib=args.kv_gib)

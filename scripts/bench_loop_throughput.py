@@ -89,10 +89,10 @@ class Bench:
 
     def __init__(self, args: argparse.Namespace):
         from rlvr.data import DatasetConfig, load_problems
-        from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator
-        from rlvr.models import load_tokenizer
+        from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+        from rlvr.models.load import load_tokenizer
         from rlvr.prompts import get_template
-        from rlvr.rollout import encode_prompts
+        from rlvr.rollout.sample import encode_prompts
         from rlvr.verifiers import VerifierPool
 
         self.args = args
@@ -133,7 +133,7 @@ class Bench:
         return Run(sum(len(c.token_ids) for o in outputs for c in o.outputs), sum(len(o.outputs) for o in outputs), seconds)
 
     def loop(self, count: int) -> Run:
-        from rlvr.rollout import generate_and_score
+        from rlvr.rollout.sample import generate_and_score
 
         timing: dict[str, float] = {}
         self.llm.reset_prefix_cache()

@@ -168,10 +168,11 @@ def run_rlvr(spec: BenchSpec) -> WorkerResult:
     set_threads(spec.threads)
     import torch
 
-    from rlvr import experience, trainer as trainer_mod
+    from rlvr.rollout import experience
+    from rlvr.training import rl as trainer_mod
     from rlvr.config import load_config
     from rlvr.io import read_jsonl
-    from rlvr.trainer import TrainConfig, Trainer
+    from rlvr.training.rl import TrainConfig, Trainer
 
     out = Path(spec.workdir) / f"rlvr-{spec.rlvr_backend}-{spec.rlvr_generator_dtype}"
     overrides = [
@@ -306,7 +307,7 @@ def engine_model_len(model_path: str) -> int:
     """rlvr's ``generator.max_model_len``, capped at the model's position limit as rlvr's generator caps it."""
     from transformers import AutoConfig
 
-    from rlvr.generation import GeneratorConfig
+    from rlvr.generation.base import GeneratorConfig
 
     limit = getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
     return min(GeneratorConfig().max_model_len, int(limit)) if limit else GeneratorConfig().max_model_len
@@ -316,14 +317,14 @@ def check_trl_sync(llm, model, initial_path: str) -> tuple[str, str]:
     """(engine dtype, verdict): does TRL's colocated engine compute with the learner's weights?
 
     rlvr verifies every sync by fingerprinting what vLLM actually multiplies by (see
-    :mod:`rlvr.weight_sync`); the same check is run here on TRL's engine after TRL's own sync, so a
+    :mod:`rlvr.generation.weight_sync`); the same check is run here on TRL's engine after TRL's own sync, so a
     TRL step that generated from stale weights is reported rather than silently compared. The
     verdict says "vacuous" when training left the weights (within tolerance) where they started:
     then even an engine that never synced would pass."""
     from transformers import AutoModelForCausalLM
 
-    from rlvr.vllm_generator import _fingerprints, _layout  # the worker-side halves of rlvr's check
-    from rlvr.weight_sync import RTOL, WeightSyncError, compare_fingerprints, expected_fingerprints
+    from rlvr.generation.vllm import _fingerprints, _layout  # the worker-side halves of rlvr's check
+    from rlvr.generation.weight_sync import RTOL, WeightSyncError, compare_fingerprints, expected_fingerprints
 
     dtype = llm.llm_engine.vllm_config.model_config.dtype
     name = str(dtype).removeprefix("torch.")
@@ -385,8 +386,8 @@ def resolve_model(arg: str | None, scratch: Path) -> str:
     if (BUNDLED_MODEL / "config.json").is_file():
         return str(BUNDLED_MODEL)
     from rlvr.data import DatasetConfig, load_problems
-    from rlvr.models import TinyModelConfig, build_tiny_model
-    from rlvr.tokenizer import TokenizerConfig, train_tokenizer
+    from rlvr.models.load import TinyModelConfig, build_tiny_model
+    from rlvr.models.tokenizer import TokenizerConfig, train_tokenizer
 
     print("bench_step: no rlvr/assets/tiny-arith and no --model: building an untrained default tiny model", file=sys.stderr)
     problems = load_problems(DatasetConfig(name="arith", split="train", options={"level": "hard"}))
@@ -442,7 +443,7 @@ def main() -> None:
                          steps=args.steps, warmup=args.warmup, lr=args.lr, threads=args.threads, seed=args.seed, workdir=scratch)
         rlvr = {f"{b}:{d}": summarize(run_worker("rlvr", replace(base, rlvr_backend=b, rlvr_generator_dtype=d))) for b, d in args.rlvr}
         trl = {g: summarize(run_worker("trl", replace(base, trl_generation=g))) for g in args.trl_generation}
-        from rlvr.models import count_parameters, load_model
+        from rlvr.models.load import count_parameters, load_model
 
         params = count_parameters(load_model(base.model))
     head_r, head_t = next(iter(rlvr.values())), next(iter(trl.values()))

@@ -53,7 +53,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rlvr.checkpoint import MANIFEST, verify  # noqa: E402
+from rlvr.training.checkpoint import MANIFEST, verify  # noqa: E402
 from rlvr.io import read_jsonl  # noqa: E402
 
 KEEP = 3  # run.keep_checkpoints: small enough that rotation runs during the chaos

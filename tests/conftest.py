@@ -18,7 +18,7 @@ env.setup()
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
-    from rlvr.tokenizer import TokenizerConfig, train_tokenizer
+    from rlvr.models.tokenizer import TokenizerConfig, train_tokenizer
 
     corpus = ["12+34=46\n46-7=39\nAnswer: 39", "Ann has 12 marbles. She gets 34 more. How many marbles?"] * 20
     return train_tokenizer(corpus, TokenizerConfig(vocab_size=300))
@@ -27,7 +27,7 @@ def tiny_tokenizer():
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, tiny_tokenizer):
     """A 2-layer Llama saved with save_pretrained (safetensors + tokenizer)."""
-    from rlvr.models import TinyModelConfig, build_tiny_model
+    from rlvr.models.load import TinyModelConfig, build_tiny_model
 
     d = tmp_path_factory.mktemp("tiny")
     cfg = TinyModelConfig(hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=2, intermediate_size=128, max_position_embeddings=128)

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from rlvr.async_rollout import RolloutBatch, RolloutPipeline, stale_groups
+from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
 from rlvr.cli import main
 
 # Enough samples and tokens that most steps have a group with unequal rewards (an actual update).
@@ -21,7 +21,7 @@ RL = [
 
 def _config(tmp_path, name: str, *overrides: str):
     from rlvr.config import load_config
-    from rlvr.trainer import TrainConfig
+    from rlvr.training.rl import TrainConfig
 
     return load_config(TrainConfig, "train", None, [f"run.output_dir={tmp_path / name}", *RL, *overrides])
 
@@ -105,8 +105,8 @@ def test_stale_is_needs_a_tis_cap(tmp_path, capsys):
 
 def test_staleness_zero_is_the_synchronous_loop_bitwise(tmp_path):
     """max_staleness=0 through Trainer.train() == a hand-written collect -> update -> sync loop."""
-    from rlvr.experience import build_experience
-    from rlvr.trainer import Trainer
+    from rlvr.rollout.experience import build_experience
+    from rlvr.training.rl import Trainer
 
     steps = 3
     ref = Trainer(_config(tmp_path, "ref", f"schedule.steps={steps}"))
@@ -148,8 +148,8 @@ def test_staleness_zero_is_the_synchronous_loop_bitwise(tmp_path):
 
 def test_staleness_one_overlaps_and_records_staleness(tmp_path):
     from rlvr.io import read_jsonl
-    from rlvr.trainer import Trainer
-    from rlvr.weight_sync import compare_fingerprints
+    from rlvr.training.rl import Trainer
+    from rlvr.generation.weight_sync import compare_fingerprints
 
     trainer = Trainer(_config(tmp_path, "async", "schedule.steps=4", "rollout.max_staleness=1", "algorithm.loss.tis_cap=2"))
     try:

@@ -21,7 +21,7 @@ def test_trl_sees_the_prompts_rlvr_trains_on_in_the_same_order(bench):
 
     from rlvr.data import DatasetConfig, load_problems
     from rlvr.prompts import get_template
-    from rlvr.trainer import Trainer
+    from rlvr.training.rl import Trainer
 
     spec = bench.BenchSpec(model="unused", prompts=3, steps=2, warmup=1, seed=7)
     problems = load_problems(DatasetConfig(name="arith", split="train", options={"level": "hard"}))

@@ -13,8 +13,8 @@ import pytest
 
 from rlvr import config as C
 from rlvr.errors import ConfigError
-from rlvr.models import resolve_model_path
-from rlvr.trainer import TrainConfig
+from rlvr.models.load import resolve_model_path
+from rlvr.training.rl import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,10 +150,10 @@ def test_prompt_plus_budget_must_fit_the_context():
     """Checked once the model and prompts are known, before an engine starts: vLLM caps
     max_model_len at the model's positions (256 for tiny-arith) and failed on the first long prompt."""
     from rlvr.data import DatasetConfig, load_problems
-    from rlvr.generation import GeneratorConfig
-    from rlvr.models import load_tokenizer
+    from rlvr.generation.base import GeneratorConfig
+    from rlvr.models.load import load_tokenizer
     from rlvr.prompts import get_template
-    from rlvr.rollout import check_prompts_fit
+    from rlvr.rollout.sample import check_prompts_fit
 
     problems = load_problems(DatasetConfig(name="arith", split="test", options={"level": "hard"}))[:50]
     args = (problems, get_template("arith"), load_tokenizer("tiny-arith"))

@@ -19,10 +19,10 @@ from rlvr.config import from_dict, load_config
 from rlvr.data import Problem
 from rlvr.errors import RlvrError
 from rlvr.eval.samples import GREEDY_FILE, SAMPLES_FILE, EvalSample, read_samples
-from rlvr.evaluate import AnswerEquivalence, EvalConfig, EvalRunner, default_ks, evaluate_in_training, run_eval, score_group
-from rlvr.generation import Completion, GeneratorConfig, SamplingConfig, build_generator
+from rlvr.eval.runner import AnswerEquivalence, EvalConfig, EvalRunner, default_ks, evaluate_in_training, run_eval, score_group
+from rlvr.generation.base import Completion, GeneratorConfig, SamplingConfig, build_generator
 from rlvr.prompts import get_template
-from rlvr.rollout import ScoredCompletion
+from rlvr.rollout.sample import ScoredCompletion
 from rlvr.verifiers import Verdict, VerifierPool
 
 N, KS, PROBLEMS = 4, [1, 2, 4], 6
@@ -41,7 +41,7 @@ def dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def second_model_dir(tmp_path_factory, tiny_tokenizer, tiny_model_dir) -> Path:
     """The fixture model's architecture with other random weights."""
-    from rlvr.models import TinyModelConfig, build_tiny_model
+    from rlvr.models.load import TinyModelConfig, build_tiny_model
 
     d = tmp_path_factory.mktemp("tiny-b")
     cfg = TinyModelConfig(hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=2, intermediate_size=128, max_position_embeddings=128)
@@ -181,7 +181,7 @@ def test_config_defaults_and_dataset_resolution(dataset):
                                  "templates": {"sums": "arith"}, "limit": 3})
     assert cfg.ks == [1, 2, 4, 8, 16] and default_ks(6) == [1, 2, 4, 6]
     assert cfg.sampling.temperature == 0.6 and cfg.generator.sleep_between_steps is False
-    from rlvr.evaluate import resolve_tasks
+    from rlvr.eval.runner import resolve_tasks
 
     math500, sums = resolve_tasks(cfg)
     assert (math500.data.split, math500.template_name, len(math500.problems)) == ("test", "qwen-math", 3)
@@ -217,7 +217,7 @@ def test_answer_equivalence_and_prefix_stable_clusters():
 
 def test_evaluate_in_training_returns_flat_metrics(tiny_model_dir, dataset):
     from rlvr.data import DatasetConfig, load_problems
-    from rlvr.models import load_tokenizer
+    from rlvr.models.load import load_tokenizer
 
     tokenizer = load_tokenizer(str(tiny_model_dir))
     problems = load_problems(DatasetConfig(name="jsonl", path=str(dataset)))

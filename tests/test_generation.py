@@ -9,7 +9,7 @@ import torch
 
 from rlvr.config import from_dict
 from rlvr.errors import ConfigError, RlvrError
-from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator, chunks
+from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator, chunks
 
 PROMPTS = ["12+34=", "Ann has 12 marbles. She gets"]
 
@@ -19,7 +19,7 @@ def model_dir(tiny_model_dir, tiny_tokenizer, tmp_path_factory):
     """The tiny model, edited so that EOS follows any token with probability ~0.1 (a random
     model emits it once in ~300 tokens): every embedding gets a shared component v, which the
     residual stream carries to the output, and the tied EOS row gets 5v, raising its logit."""
-    from rlvr.models import load_model
+    from rlvr.models.load import load_model
 
     model = load_model(str(tiny_model_dir))
     emb = model.get_input_embeddings().weight
@@ -43,7 +43,7 @@ def gen(request, model_dir, tiny_tokenizer):
 
 @pytest.fixture(scope="module")
 def hf_model(model_dir):
-    from rlvr.models import load_model
+    from rlvr.models.load import load_model
 
     return load_model(str(model_dir)).eval()
 

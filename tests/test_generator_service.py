@@ -19,10 +19,10 @@ import torch
 from rlvr.cli import main
 from rlvr.config import from_dict
 from rlvr.errors import ConfigError, RlvrError
-from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator
-from rlvr.learner import LearnerConfig, OptimConfig, build_learner
-from rlvr.models import load_model, load_tokenizer, resolve_model_path
-from rlvr.weight_sync import WeightSyncError, compare_fingerprints, sync_weights
+from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
+from rlvr.models.load import load_model, load_tokenizer, resolve_model_path
+from rlvr.generation.weight_sync import WeightSyncError, compare_fingerprints, sync_weights
 
 MODEL = resolve_model_path("tiny-arith")
 QUICK = [

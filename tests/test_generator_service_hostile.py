@@ -14,8 +14,8 @@ import time
 import pytest
 from test_generator_service import Server
 
-from rlvr.generation import GeneratorConfig
-from rlvr.generator_service import _HANDSHAKE_SECONDS, _MAX_PENDING_PER_HOST, _Connection, auth_mac, load_token
+from rlvr.generation.base import GeneratorConfig
+from rlvr.generation.remote import _HANDSHAKE_SECONDS, _MAX_PENDING_PER_HOST, _Connection, auth_mac, load_token
 
 SERVED_WITHIN = 1.0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rlvr.learner import LearnerConfig, OptimConfig, build_learner
-from rlvr.models import load_model
+from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
+from rlvr.models.load import load_model
 
 
 def _batches(vocab: int, n_micro: int = 3):
@@ -99,7 +99,7 @@ def test_nonfinite_loss_skips_the_update_and_is_counted(tiny_model_dir, backend,
 
 
 def test_k_nonfinite_steps_in_a_row_stop_the_run(tiny_model_dir):
-    from rlvr.learner import NonFiniteError
+    from rlvr.training.learner import NonFiniteError
 
     model = load_model(str(tiny_model_dir))
     learner = build_learner(model, LearnerConfig(backend="torch", max_nonfinite_steps=2), OptimConfig(lr=1e-2), total_steps=3)
@@ -112,7 +112,7 @@ def test_k_nonfinite_steps_in_a_row_stop_the_run(tiny_model_dir):
 def test_nonfinite_weights_after_a_finite_step_stop_the_run(tiny_model_dir):
     """lr=1e30 with weight decay 1e10 are finite, and so are the step's loss and gradient norm,
     but AdamW's decoupled decay (w *= 1 - lr * decay) overflows float32: the weights are inf."""
-    from rlvr.learner import NonFiniteError
+    from rlvr.training.learner import NonFiniteError
 
     model = load_model(str(tiny_model_dir))
     learner = build_learner(model, LearnerConfig(backend="torch"), OptimConfig(lr=1e30, weight_decay=1e10), total_steps=3)

@@ -8,7 +8,7 @@ import json
 from test_train import QUICK
 
 from rlvr.cli import main
-from rlvr.run import MetricsLogger, RunConfig, RunDir
+from rlvr.training.run import MetricsLogger, RunConfig, RunDir
 
 
 def test_inf_weights_on_the_torch_backend_are_named_not_blamed_on_the_weight_sync(tmp_path, capsys):

@@ -21,17 +21,17 @@ import pytest
 import torch
 from conftest import script_module
 
-from rlvr.checkpoint import MANIFEST, CheckpointManager, verify, write_manifest
+from rlvr.training.checkpoint import MANIFEST, CheckpointManager, verify, write_manifest
 from rlvr.errors import RlvrError
-from rlvr.run import RunConfig, RunDir, RunLock
+from rlvr.training.run import RunConfig, RunDir, RunLock
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
 def learner(tiny_model_dir):
-    from rlvr.learner import LearnerConfig, OptimConfig, build_learner
-    from rlvr.models import load_model
+    from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
+    from rlvr.models.load import load_model
 
     lrn = build_learner(load_model(str(tiny_model_dir)), LearnerConfig(backend="torch"), OptimConfig(), total_steps=10)
     ids = torch.arange(16).reshape(2, 8) % 50 + 3
@@ -62,9 +62,9 @@ def _save(run: RunDir, learner, tokenizer, *steps: int, keep: int = 0) -> Checkp
 def test_no_builtin_config_overwrites_a_run(command):
     """Failure 1: the built-in tiny-arith set run.overwrite, so a rerun deleted every checkpoint."""
     from rlvr import config as C
-    from rlvr.pretrain import PretrainConfig
-    from rlvr.sft import SFTConfig
-    from rlvr.trainer import TrainConfig
+    from rlvr.training.pretrain import PretrainConfig
+    from rlvr.training.sft import SFTConfig
+    from rlvr.training.rl import TrainConfig
 
     cls = {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig}[command]
     for name in C.builtin_configs(command):
@@ -99,7 +99,7 @@ def test_a_killed_runs_lock_is_taken_over_and_a_live_ones_is_not(tmp_path, capsy
     """The lock of a live process in another interpreter refuses; once SIGKILLed, it is taken over."""
     out = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from rlvr.run import RunConfig, RunDir; "
+        [sys.executable, "-c", "import sys, time; from rlvr.training.run import RunConfig, RunDir; "
          f"c = RunConfig(output_dir={str(out)!r}); RunDir(c, c); print('locked', flush=True); time.sleep(600)"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
@@ -120,7 +120,7 @@ def test_resume_with_nothing_to_resume_fails_and_auto_starts_afresh(tmp_path, ca
     """Failure 7: --resume with no checkpoint silently started from scratch."""
     from rlvr.commands import train
     from rlvr.commands.common import resolve
-    from rlvr.trainer import TrainConfig
+    from rlvr.training.rl import TrainConfig
 
     run = _dir(_run(tmp_path, resume=True))
     with pytest.raises(RlvrError, match=r"--resume: .*checkpoints holds no checkpoint to continue from"):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from rlvr.cli import main
-from rlvr.lm_data import collate_sft, encode_sft
+from rlvr.data.lm import collate_sft, encode_sft
 
 TINY = [
     "model.tiny.hidden_size=64", "model.tiny.num_heads=2", "model.tiny.num_kv_heads=2", "model.tiny.num_layers=1",
@@ -39,7 +39,7 @@ def test_sft_prompt_tokens_get_no_gradient(tiny_model_dir, tiny_tokenizer):
     from rlvr.algorithms.aggregation import LossScale
     from rlvr.algorithms.logprobs import logprobs_from_logits
     from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
-    from rlvr.models import load_model
+    from rlvr.models.load import load_model
 
     model = load_model(str(tiny_model_dir))
     examples = [encode_sft("12+34=?\n", "12+34=46\nAnswer: 46", tiny_tokenizer, 64), encode_sft("9-8=?\n", "9-8=1\nAnswer: 1", tiny_tokenizer, 64)]
@@ -165,7 +165,7 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     # a fresh launch: no rank/port variables inherited from learners built earlier in this process
     env = _clean_env()
     subprocess.run([sys.executable, "-m", "rlvr.cli", "pretrain", f"run.output_dir={one}", *common], check=True, capture_output=True, env=env)
-    from rlvr.learner import _free_port
+    from rlvr.training.learner import _free_port
 
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port())]
     subprocess.run([*torchrun, "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], check=True, capture_output=True, env=env)

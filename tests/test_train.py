@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from rlvr.cli import main
-from rlvr.models import resolve_model_path
+from rlvr.models.load import resolve_model_path
 
 QUICK = [
     "rollout.prompts_per_step=4", "rollout.n=4", "rollout.max_tokens=40", "learner.micro_batch_size=8",

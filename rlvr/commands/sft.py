@@ -1,4 +1,4 @@
-"""``rlvr sft``: supervised fine-tuning, loss on the response only (see :mod:`rlvr.sft`)."""
+"""``rlvr sft``: supervised fine-tuning, loss on the response only (see :mod:`rlvr.training.sft`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.sft import SFTConfig, run_sft
+    from rlvr.training.sft import SFTConfig, run_sft
 
     cfg = resolve(SFTConfig, "sft", args)
     if cfg is not None:

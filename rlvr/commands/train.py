@@ -1,4 +1,4 @@
-"""``rlvr train``: RL from verifiable rewards (see :mod:`rlvr.trainer`)."""
+"""``rlvr train``: RL from verifiable rewards (see :mod:`rlvr.training.rl`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rlvr.trainer import TrainConfig, run_train
+    from rlvr.training.rl import TrainConfig, run_train
 
     cfg = resolve(TrainConfig, "train", args)
     if cfg is not None:

@@ -35,7 +35,7 @@ collectively in every forward. Metrics that are per-rank (micro-batch loss terms
 reduced across ranks before rank 0 logs them. Held-out evaluation runs on rank 0 alone (the
 others wait for its result), so it gives the numbers of a single-process run.
 
-Asynchronous rollouts (``rollout.max_staleness >= 1``): see :mod:`rlvr.async_rollout`.
+Asynchronous rollouts (``rollout.max_staleness >= 1``): see :mod:`rlvr.rollout.pipeline`.
 """
 
 from __future__ import annotations
@@ -58,20 +58,20 @@ from rlvr.algorithms.logprobs import entropy_from_logits, logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
 from rlvr.algorithms.sampling import RFT_CHOICES, dynamic_sampling_mask, rejection_sampling_mask
 from rlvr.algorithms.value import ValueLossConfig, ValueLossInput, value_loss
-from rlvr.async_rollout import RolloutBatch, RolloutPipeline, stale_groups
-from rlvr.checkpoint import CheckpointManager
+from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
+from rlvr.training.checkpoint import CheckpointManager
 from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import ConfigError, RlvrError
-from rlvr.experience import Experience, build_experience
+from rlvr.rollout.experience import Experience, build_experience
 from rlvr.io import staged_dir
-from rlvr.generation import GeneratorConfig, SamplingConfig, build_generator
-from rlvr.learner import Learner, LearnerConfig, OptimConfig, build_learner
-from rlvr.models import count_parameters, load_model, load_tokenizer, resolve_model_path
+from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
+from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
-from rlvr.rewards import RewardConfig, compute_rewards
-from rlvr.rollout import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
-from rlvr.run import MetricsLogger, RunConfig, RunDir, plot_curves
+from rlvr.rollout.rewards import RewardConfig, compute_rewards
+from rlvr.rollout.sample import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
+from rlvr.training.run import MetricsLogger, RunConfig, RunDir, plot_curves
 
 
 def _train_data() -> DatasetConfig:
@@ -582,7 +582,7 @@ class Trainer:
 
     def periodic_eval(self) -> dict[str, float]:
         """pass@k / maj@k / greedy on the held-out problems, with rlvr eval's estimators (logged as eval/...); rank 0 computes."""
-        from rlvr.evaluate import evaluate_in_training
+        from rlvr.eval.runner import evaluate_in_training
 
         out: dict[str, float] | None = None
         if self.learner.is_main:
@@ -596,7 +596,7 @@ class Trainer:
 
     def sync(self) -> dict[str, float]:
         """Load the learner's weights into the idle generator and verify them (raises on mismatch)."""
-        from rlvr.weight_sync import sync_weights
+        from rlvr.generation.weight_sync import sync_weights
 
         report = sync_weights(self.learner, self.generator)
         self.generator_version = self.policy_version
@@ -633,7 +633,7 @@ class Trainer:
     def _check_replicas(self) -> None:
         """Data-parallel replicas must hold identical weights; a divergence would silently make
         each rank's generator sample from a different policy."""
-        from rlvr.weight_sync import fingerprint
+        from rlvr.generation.weight_sync import fingerprint
 
         mine = [fingerprint(t) for _, t in self.learner.named_full_parameters()]
         if any(other != mine for other in _all_gather(mine, self.world_size)):

@@ -49,7 +49,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rlvr.rollout import ScoredCompletion
+from rlvr.rollout.sample import ScoredCompletion
 
 
 @dataclass

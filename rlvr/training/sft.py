@@ -3,11 +3,11 @@
 Pairs come from any answer-key dataset whose problems carry a worked ``solution`` (rendered with a
 prompt template: the prompt as the generator will see it, the solution as the target), or from a
 JSONL file of ``{prompt, response}`` pairs. Prompt tokens are masked out of the loss
-(:mod:`rlvr.lm_data`).
+(:mod:`rlvr.data.lm`).
 
 Checkpoint selection: every ``schedule.eval_every`` steps the current weights are synced into a
 generator and decode a held-out problem set greedily; the verified accuracy is the ``score`` that
-picks the final model (see :mod:`rlvr.supervised`).
+picks the final model (see :mod:`rlvr.training.supervised`).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import RlvrError
 from rlvr.io import iter_jsonl_objects
-from rlvr.generation import GeneratorConfig, SamplingConfig
-from rlvr.lm_data import SFTExample, collate_sft, encode_sft, micro_batches, step_indices
-from rlvr.models import build_tiny_model, load_model, load_tokenizer
+from rlvr.generation.base import GeneratorConfig, SamplingConfig
+from rlvr.data.lm import SFTExample, collate_sft, encode_sft, micro_batches, step_indices
+from rlvr.models.load import build_tiny_model, load_model, load_tokenizer
 from rlvr.prompts import get_template
-from rlvr.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
-from rlvr.tokenizer import train_tokenizer
+from rlvr.training.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
+from rlvr.models.tokenizer import train_tokenizer
 
 
 def _heldout_default() -> DatasetConfig:
@@ -91,7 +91,7 @@ class HeldOutAccuracy:
     """Greedy accuracy of the learner's current weights on fixed held-out problems."""
 
     def __init__(self, cfg: HeldOutConfig, template_name: str, tokenizer, model_path: str):
-        from rlvr.rollout import encode_prompts
+        from rlvr.rollout.sample import encode_prompts
 
         self.cfg, self.tokenizer, self.model_path = cfg, tokenizer, model_path
         self.template = get_template(template_name)
@@ -100,10 +100,10 @@ class HeldOutAccuracy:
         self.generator = self.pool = None
 
     def __call__(self, learner) -> float:
-        from rlvr.generation import build_generator
-        from rlvr.rollout import accuracy, generate_and_score
+        from rlvr.generation.base import build_generator
+        from rlvr.rollout.sample import accuracy, generate_and_score
         from rlvr.verifiers import VerifierPool
-        from rlvr.weight_sync import sync_weights
+        from rlvr.generation.weight_sync import sync_weights
 
         if self.generator is None:
             self.generator = build_generator(self.cfg.generator, self.model_path, self.tokenizer)

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from rlvr.errors import RlvrError
-from rlvr.generation import GENERATORS, Completion, GeneratorConfig, SamplingConfig, chunks, sample_seed
-from rlvr.models import load_model
-from rlvr.weight_sync import Check, Source, expected_fingerprints, fingerprint, select_checks
+from rlvr.generation.base import GENERATORS, Completion, GeneratorConfig, SamplingConfig, chunks, sample_seed
+from rlvr.models.load import load_model
+from rlvr.generation.weight_sync import Check, Source, expected_fingerprints, fingerprint, select_checks
 
 
 @GENERATORS.register("hf")

@@ -33,9 +33,9 @@ from typing import Any
 
 from rlvr import env
 from rlvr.errors import RlvrError
-from rlvr.generation import GENERATORS, Completion, GeneratorConfig, SamplingConfig, chunks, sample_seed
-from rlvr.models import max_positions
-from rlvr.weight_sync import PROBE_ROWS, Check, Source, expected_fingerprints, fingerprint, probe_input, select_checks
+from rlvr.generation.base import GENERATORS, Completion, GeneratorConfig, SamplingConfig, chunks, sample_seed
+from rlvr.models.load import max_positions
+from rlvr.generation.weight_sync import PROBE_ROWS, Check, Source, expected_fingerprints, fingerprint, probe_input, select_checks
 
 GIB = 1 << 30
 

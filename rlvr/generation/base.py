@@ -3,7 +3,7 @@ take the learner's new weights after every update.
 
 Implementations live in registry :data:`GENERATORS` (``vllm``: vLLM in this process, the default;
 ``hf``: transformers ``generate``, the fallback; ``remote``: an engine in another process or node,
-served by ``rlvr serve-generator``, see :mod:`rlvr.generator_service`). The trainer tokenizes
+served by ``rlvr serve-generator``, see :mod:`rlvr.generation.remote`). The trainer tokenizes
 prompts once and passes token ids, so the learner and the generator see exactly the same prompt
 tokens.
 
@@ -27,7 +27,7 @@ from typing import Literal, Protocol
 
 from rlvr.config import field
 from rlvr.registry import Registry
-from rlvr.weight_sync import Check
+from rlvr.generation.weight_sync import Check
 
 
 @dataclass
@@ -54,7 +54,7 @@ class GeneratorConfig:
 
     def validate(self) -> None:
         if self.address:
-            from rlvr.generator_service import parse_address
+            from rlvr.generation.remote import parse_address
 
             parse_address(self.address)
 
@@ -124,9 +124,9 @@ def _builtin_generators() -> Registry:
     """:data:`GENERATORS` with the built-ins registered (what ``generator.name`` is checked against)."""
     # Imported lazily: each implementation registers itself on import, and the vLLM one must not
     # import vllm before rlvr.env.setup() has run.
-    import rlvr.generator_service  # noqa: F401
-    import rlvr.hf_generator  # noqa: F401
-    import rlvr.vllm_generator  # noqa: F401
+    import rlvr.generation.remote  # noqa: F401
+    import rlvr.generation.hf  # noqa: F401
+    import rlvr.generation.vllm  # noqa: F401
 
     return GENERATORS
 

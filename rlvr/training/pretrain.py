@@ -18,11 +18,11 @@ from rlvr.config import field, section
 from rlvr.data import DatasetConfig
 from rlvr.errors import RlvrError
 from rlvr.io import iter_jsonl_objects
-from rlvr.lm_data import collate_blocks, micro_batches, pack_documents, step_indices
-from rlvr.models import build_tiny_model, load_model, load_tokenizer
+from rlvr.data.lm import collate_blocks, micro_batches, pack_documents, step_indices
+from rlvr.models.load import build_tiny_model, load_model, load_tokenizer
 from rlvr.prompts import get_template
-from rlvr.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
-from rlvr.tokenizer import train_tokenizer
+from rlvr.training.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
+from rlvr.models.tokenizer import train_tokenizer
 
 
 @dataclass

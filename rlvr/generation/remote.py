@@ -18,7 +18,7 @@ channel for requests, and a separate two-process collective group for the weight
   received tensors one by one into its generator's ``load_weights``. So, as in-process, no full
   model is ever materialised, on either side.
 
-Verification is the in-process one, unchanged: :func:`rlvr.weight_sync.sync_weights` streams
+Verification is the in-process one, unchanged: :func:`rlvr.generation.weight_sync.sync_weights` streams
 ``learner.named_full_parameters()`` into :meth:`RemoteGenerator.load_weights`, accumulating the
 expected fingerprints as tensors pass, then compares them with the fingerprints the *server*
 computes from what its engine multiplies by. Tensors travel in the server's working dtype: the
@@ -61,9 +61,9 @@ from typing import Any
 
 from rlvr.config import section
 from rlvr.errors import RlvrError
-from rlvr.generation import GENERATORS, Completion, GeneratorConfig, SamplingConfig, build_generator
+from rlvr.generation.base import GENERATORS, Completion, GeneratorConfig, SamplingConfig, build_generator
 from rlvr.registry import Registry
-from rlvr.weight_sync import RTOL, Check, Source, WeightSyncError, compare_fingerprints, expected_fingerprints, sync_weights
+from rlvr.generation.weight_sync import RTOL, Check, Source, WeightSyncError, compare_fingerprints, expected_fingerprints, sync_weights
 
 PROTOCOL = 1
 TOKEN_ENV = "RLVR_GENERATOR_TOKEN"
@@ -314,7 +314,7 @@ class ModelFiles:
     def named_full_parameters(self) -> Iterator[tuple[str, Any]]:
         files = sorted(Path(self.path).glob("*.safetensors"))
         if not files:  # a hub id or a .bin checkpoint: transformers knows how to read it
-            from rlvr.models import load_model
+            from rlvr.models.load import load_model
 
             yield from ((n, p.detach()) for n, p in load_model(self.path).named_parameters() if n in self.names)
             return
@@ -604,7 +604,7 @@ def _log(message: str) -> None:
 
 def serve(cfg: ServeConfig, model: str, host: str, port: int, token_file: str | None) -> None:
     """Start the engine, then serve it on ``host:port`` until a client asks for shutdown."""
-    from rlvr.models import load_tokenizer, resolve_model_path
+    from rlvr.models.load import load_tokenizer, resolve_model_path
 
     token = load_token(token_file, create=True)
     path = resolve_model_path(model)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from rlvr.algorithms.sampling import completion_mask, mask_truncated
-from rlvr.rollout import ScoredCompletion
+from rlvr.rollout.sample import ScoredCompletion
 
 
 @dataclass

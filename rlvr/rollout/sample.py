@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from rlvr.data import Problem
 from rlvr.errors import ConfigError
-from rlvr.generation import Completion, Generator, GeneratorConfig, SamplingConfig
-from rlvr.models import max_positions
+from rlvr.generation.base import Completion, Generator, GeneratorConfig, SamplingConfig
+from rlvr.models.load import max_positions
 from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
 
 

@@ -29,13 +29,13 @@ import torch
 from rlvr.algorithms.aggregation import LossScale, reduce_metrics
 from rlvr.algorithms.logprobs import logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
-from rlvr.checkpoint import CheckpointManager
+from rlvr.training.checkpoint import CheckpointManager
 from rlvr.config import field, section
 from rlvr.io import staged_dir
-from rlvr.learner import Learner, LearnerConfig, OptimConfig, build_learner
-from rlvr.lm_data import MicroBatch
-from rlvr.models import ModelConfig, count_parameters, load_model
-from rlvr.run import MetricsLogger, RunConfig, RunDir, plot_curves
+from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
+from rlvr.data.lm import MicroBatch
+from rlvr.models.load import ModelConfig, count_parameters, load_model
+from rlvr.training.run import MetricsLogger, RunConfig, RunDir, plot_curves
 
 
 @dataclass

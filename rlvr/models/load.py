@@ -16,7 +16,7 @@ from typing import Literal
 
 from rlvr.config import field
 from rlvr.errors import RlvrError
-from rlvr.tokenizer import TokenizerConfig
+from rlvr.models.tokenizer import TokenizerConfig
 
 VLLM_HEAD_DIMS = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 

@@ -7,7 +7,7 @@ dataset, two passes run over the problems in fixed chunks of ``prompts_per_chunk
 * sampled (``sampling.n`` completions at ``sampling.temperature`` / ``top_p``) into ``samples.jsonl``.
 
 Chunk ``i + 1`` generates while the verifier pool scores chunk ``i`` (as in
-:func:`rlvr.rollout.generate_and_score`), and each scored chunk is appended to its file, one
+:func:`rlvr.rollout.sample.generate_and_score`), and each scored chunk is appended to its file, one
 flushed line per sample, before the next is handed over. At the end every sample of the requested
 (model, dataset, problem) triples goes to :func:`rlvr.eval.report.write_report`: ``results.json``,
 ``report.md`` and ``passk.png``, with bootstrap intervals over problems.
@@ -17,7 +17,7 @@ Resume: the two JSONL files are the checkpoint. A rerun into the same ``output_d
 problems all have their samples, and regenerates a chunk in which some problem is short. Samples
 already written are *kept*; only the missing sample indices are appended. Chunks are cut at fixed
 positions and a chunk's seed is ``seed + its first problem's position`` (per-sample seeds come from
-:func:`rlvr.generation.sample_seed`), so the regenerated chunk draws the same completions as the
+:func:`rlvr.generation.base.sample_seed`), so the regenerated chunk draws the same completions as the
 interrupted run would have and a resumed eval reproduces an uninterrupted one exactly (given the
 same ``seed`` and ``prompts_per_chunk``). Raising ``n`` later also reuses the samples already
 drawn: vLLM seeds the ``j``-th child of a request with ``seed + j``, so the first samples of a
@@ -51,9 +51,9 @@ from rlvr.eval.bootstrap import N_RESAMPLES
 from rlvr.eval.passk import cluster_answers
 from rlvr.eval.samples import GREEDY_FILE, SAMPLES_FILE, EvalSample, SampleKey, open_samples, write_samples
 from rlvr.eval.summary import Results, flat_metrics, summarise
-from rlvr.generation import Completion, Generator, GeneratorConfig, SamplingConfig
+from rlvr.generation.base import Completion, Generator, GeneratorConfig, SamplingConfig
 from rlvr.io import atomic_write_json
-from rlvr.rollout import ScoredCompletion, encode_prompts, generate_and_score, verify_requests
+from rlvr.rollout.sample import ScoredCompletion, encode_prompts, generate_and_score, verify_requests
 from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
 
 META_FILE = "eval_meta.json"
@@ -442,8 +442,8 @@ class EvalRunner:
     def _evaluate_model(self, model: str, path: str, pool: VerifierPool, written: dict[str, _Written]) -> None:
         from tqdm.auto import tqdm
 
-        from rlvr.generation import build_generator
-        from rlvr.models import load_tokenizer, resolve_model_path
+        from rlvr.generation.base import build_generator
+        from rlvr.models.load import load_tokenizer, resolve_model_path
 
         pending = self._pending(model, written)
         if not pending:

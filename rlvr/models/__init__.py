@@ -1,0 +1,1 @@
+"""Loading and building models (``load``) and training tokenizers (``tokenizer``)."""
