@@ -78,7 +78,7 @@ def build_tiny_model(cfg: TinyModelConfig, tokenizer, seed: int = 0):
     return AutoModelForCausalLM.from_config(hf_cfg, dtype=torch.float32)
 
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent.parent / "assets"  # rlvr/assets: models shipped with the package
 
 
 def builtin_models() -> list[str]:
