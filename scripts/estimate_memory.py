@@ -492,15 +492,16 @@ def separate(
 
 
 def layouts(m: ModelShape, setup: LearnerSetup, hw: Hardware, kv_tokens: int, tp: int | None) -> list[LayoutEstimate]:
-    """colocated 1xG, colocated NxG, one node split in half (learner | generator), and a learner
-    on N nodes with the generator on a node of its own."""
+    """colocated 1xG, colocated NxG, one node split in half (learner | generator; needs two GPUs
+    or more), and a learner on N nodes with the generator on a node of its own."""
     g = hw.gpus_per_node
     t = tp or auto_tp(m, g, hw.gpu_bytes)
     half = max(1, g // 2)
     out = [colocated(m, setup, hw, 1, t, kv_tokens)]
     if hw.nodes > 1:
         out.append(colocated(m, setup, hw, hw.nodes, t, kv_tokens))
-    out.append(separate(m, setup, hw, 1, half, g - half, True, min(t, g - half), kv_tokens, f"split 1x({half}+{g - half})"))
+    if g > 1:
+        out.append(separate(m, setup, hw, 1, half, g - half, True, min(t, g - half), kv_tokens, f"split 1x({half}+{g - half})"))
     out.append(separate(m, setup, hw, hw.nodes, hw.nodes * g, g, False, t, kv_tokens, f"learner {hw.nodes}x{g} + generator 1x{g}"))
     return out
 

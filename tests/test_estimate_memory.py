@@ -203,3 +203,11 @@ def test_report_prints_tables_then_one_json_line(est, tmp_path):
     assert record["models"][0]["params"] == 494032768
     assert len(record["layouts"]) == 8 and record["assumptions"]["bandwidth_gbps"]["nvlink"] == {"low": 300, "high": 450}
     assert est.main(["--model", "no-such-model"], out=lines.append) == 2
+
+
+def test_one_gpu_gets_no_split_layout(est):
+    """A single GPU cannot be split into a learner half and a generator half (this divided by zero)."""
+    lines: list[str] = []
+    assert est.main(["--model", "qwen2.5-0.5b", "--gpus-per-node", "1", "--nodes", "1"], out=lines.append) == 0
+    layouts = [x["layout"] for x in json.loads(lines[-1])["layouts"]]
+    assert layouts == ["colocated 1x1", "learner 1x1 + generator 1x1"]
