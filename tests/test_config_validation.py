@@ -3,7 +3,9 @@ the key, exit 2, no traceback, before any model, dataset or engine is loaded."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -82,9 +84,48 @@ def test_unknown_model_type_names_the_file(unknown_model_type):
         C.load_config(TrainConfig, "train", "tiny-arith", [f"model.path={unknown_model_type}"])
 
 
-def test_the_builtin_configs_obey_their_own_rules():
-    for name in C.builtin_configs("train"):
-        C.load_config(TrainConfig, "train", name, [])
+def _config_classes() -> dict[str, type]:
+    from rlvr.eval.runner import EvalConfig
+    from rlvr.training.pretrain import PretrainConfig
+    from rlvr.training.sft import SFTConfig
+
+    return {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig, "eval": EvalConfig}
+
+
+def _shipped_configs() -> list[tuple[str, str]]:
+    return [(command, name) for command in sorted(_config_classes()) for name in C.builtin_configs(command)]
+
+
+def test_every_config_folder_is_checked():
+    """A new command's folder of configs would otherwise escape the load test below."""
+    folders = {p.name for p in (ROOT / "rlvr" / "configs").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == set(_config_classes())
+
+
+@pytest.mark.parametrize("command,name", _shipped_configs())
+def test_every_shipped_config_obeys_its_own_rules(command, name):
+    C.load_config(_config_classes()[command], command, name, [])
+
+
+def _header(command: str, name: str) -> list[str]:
+    """The comment lines a config file starts with."""
+    lines = (ROOT / "rlvr" / "configs" / command / f"{name}.yaml").read_text(encoding="utf-8").splitlines()
+    return list(itertools.takewhile(lambda line: line.startswith("#"), lines))
+
+
+def test_every_gpu_recipe_names_its_source():
+    """A recipe for a real model claims to follow a published run; its header has to say which one
+    (``# source: repository@commit file``, or a paper and table), so that it can be checked."""
+    from rlvr.models.load import builtin_models
+
+    recipes = []
+    for command, name in _shipped_configs():
+        if name.startswith(tuple(builtin_models())):
+            continue  # configs for the bundled model are named after it; no published run to follow
+        recipes.append(name)
+        sources = [line for line in _header(command, name) if re.match(r"#\s*source:\s*\S", line)]
+        assert sources, f"rlvr/configs/{command}/{name}.yaml: its header has no 'source:' line"
+    assert {"qwen2.5-0.5b-gsm8k-grpo", "qwen2.5-math-1.5b-math-drgrpo", "qwen2.5-math-7b-math-drgrpo"} <= set(recipes)
 
 
 def test_duplicate_yaml_key_names_key_and_line(tmp_path):
