@@ -1,5 +1,6 @@
 """What third-party libraries print through rlvr: DeepSpeed's one-time op build is announced when
-(and only when) it will compile, and its "built successfully" line, printed at every start, is not."""
+(and only when) it will compile, and its "built successfully" line, printed at every start, is not;
+saving a model draws no transformers progress bar."""
 
 from __future__ import annotations
 
@@ -11,9 +12,21 @@ import torch
 from rlvr.models.load import load_model
 from rlvr.training.learner import LearnerConfig, OptimConfig, _comm_op_needs_build, build_learner
 
-pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="DeepSpeed's shared-memory op is built on CPU only")
+cpu_only = pytest.mark.skipif(torch.cuda.is_available(), reason="DeepSpeed's shared-memory op is built on CPU only")
 
 
+def test_saving_a_model_draws_no_progress_bar(tiny_model_dir, tmp_path, capsys):
+    """Checkpoints are saved with save_pretrained; its "Writing model shards" bar cut through the
+    training bar at every one (rlvr.env.setup, run by conftest, hides it)."""
+    import huggingface_hub.utils as hub
+
+    load_model(str(tiny_model_dir)).save_pretrained(tmp_path)
+    captured = capsys.readouterr()
+    assert "Loading weights" not in captured.err and "Writing model shards" not in captured.err
+    assert not hub.are_progress_bars_disabled()  # downloads keep theirs
+
+
+@cpu_only
 def test_comm_op_build_is_expected_only_without_a_fresh_cached_build(tmp_path, monkeypatch):
     from deepspeed.ops.op_builder.builder import OpBuilder
 
@@ -27,6 +40,7 @@ def test_comm_op_build_is_expected_only_without_a_fresh_cached_build(tmp_path, m
     assert _comm_op_needs_build()  # older than its sources: ninja rebuilds it
 
 
+@cpu_only
 def test_deepspeed_start_prints_no_build_line(tiny_model_dir, monkeypatch, capsys):
     import deepspeed.comm.comm
 
