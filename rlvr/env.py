@@ -36,6 +36,20 @@ def _block_broken_torchvision() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
+def _hide_transformers_progress_bars() -> None:
+    """transformers draws a bar over the tensors of every local load ("Loading weights") and save
+    ("Writing model shards", at every checkpoint, cutting through the training bar); both take well
+    under a second on the models rlvr trains on CPU. Hub downloads, which can take minutes, keep
+    their bars (transformers' switch turns off the hub's too, so those are switched back on)."""
+    import huggingface_hub.utils as hub
+    from transformers.utils import logging as transformers_logging
+
+    downloads_shown = not hub.are_progress_bars_disabled()
+    transformers_logging.disable_progress_bar()
+    if downloads_shown:
+        hub.enable_progress_bars()
+
+
 _DONE = False
 
 
@@ -58,3 +72,4 @@ def setup(torch_stack: bool = True) -> None:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
         os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
     _block_broken_torchvision()
+    _hide_transformers_progress_bars()

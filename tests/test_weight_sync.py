@@ -4,6 +4,10 @@ the learner's weights."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 import torch
 
@@ -113,6 +117,51 @@ def test_sync_after_update_is_verified_and_used(gen, model_dir, tiny_tokenizer):
     assert all(after[k] != before[k] for k in after)  # every checked tensor moved and arrived
     assert compare_fingerprints(after, gen.expected_fingerprints(learner.named_full_parameters()), 1e-5)[1] < 1e-5
     assert _max_logprob_error(gen, learner.model.eval(), prompt) < 1e-3
+
+
+@contextmanager
+def _vllm_warnings() -> Iterator[list[str]]:
+    """Every warning any vLLM logger emits meanwhile (vLLM's loggers do not propagate to caplog's)."""
+    messages: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("vllm").addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logging.getLogger("vllm").removeHandler(handler)
+
+
+def test_sync_of_tied_model_logs_no_vllm_warning(gen, model_dir):
+    """A verified sync is silent: vLLM's "RotaryEmbedding: Failed to load weights" and
+    "ParallelLMHead: Failed to load weights" (tied head) printed at every step and read as a
+    failed sync."""
+    if gen.cfg.name != "vllm":
+        pytest.skip("vLLM's warnings")
+    assert load_model(str(model_dir)).config.tie_word_embeddings  # the case the tied-head filter is for
+    learner = _updated_learner(model_dir, seed=6)
+    with _vllm_warnings() as messages:
+        report = sync_weights(learner, gen)
+    assert report.max_rel_diff < 1e-5
+    assert messages == []
+
+
+def test_only_benign_vllm_warnings_are_dropped():
+    """The filters match whole messages: the same words about another layer still show, and the
+    tied-head message shows outside the reload of a tied model."""
+    from rlvr.generation.vllm import _quiet_tied_head, _quiet_vllm
+
+    _quiet_vllm()
+    layerwise = logging.getLogger("vllm.model_executor.model_loader.reload.layerwise")
+    with _vllm_warnings() as messages:
+        layerwise.warning("%s: Failed to load weights", "RotaryEmbedding")
+        layerwise.warning("%s: Failed to load weights", "QKVParallelLinear")
+        layerwise.warning("%s: Failed to load weights", "ParallelLMHead")
+        with _quiet_tied_head(True):
+            layerwise.warning("%s: Failed to load weights", "ParallelLMHead")
+        with _quiet_tied_head(False):
+            layerwise.warning("%s: Failed to load weights", "ParallelLMHead")
+    assert messages == ["QKVParallelLinear: Failed to load weights"] + ["ParallelLMHead: Failed to load weights"] * 2
 
 
 def _corrupting(load, name: str, how: str):

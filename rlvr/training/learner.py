@@ -17,8 +17,11 @@ and optimizer state through ``torch.save`` of tensors and plain containers only,
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
+import re
 import socket
 import sys
 from collections.abc import Iterator
@@ -117,6 +120,46 @@ def init_distributed() -> tuple[int, int]:
         deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo", verbose=False)
     _forget_stale_deepspeed_groups()
     return dist.get_rank(), dist.get_world_size()
+
+
+def _comm_op_needs_build() -> bool:
+    """Whether DeepSpeed's CPU communication op (``deepspeed_shm_comm``) will be compiled when its
+    first engine of this process starts: only on CPU, and only when neither the install nor
+    torch's extension cache (``~/.cache/torch_extensions`` or ``TORCH_EXTENSIONS_DIR``) has it."""
+    import deepspeed.ops
+    from deepspeed.accelerator import get_accelerator
+    from deepspeed.git_version_info import installed_ops
+    from deepspeed.ops.op_builder.builder import OpBuilder
+    from torch.utils.cpp_extension import _get_build_directory
+
+    # The same test as deepspeed.comm.torch.build_shm_op, which builds it (CUDA has no such op).
+    builder = get_accelerator().create_op_builder("ShareMemCommBuilder")
+    if builder is None or not deepspeed.ops.__compatible_ops__.get(builder.NAME, False):
+        return False
+    if installed_ops.get(builder.NAME, False) or builder.NAME in OpBuilder._loaded_ops:
+        return False
+    # torch's JIT loader rebuilds a library older than its sources (ninja decides by time stamps).
+    built = os.path.join(_get_build_directory(builder.NAME, verbose=False), f"{builder.NAME}.so")
+    sources = [builder.deepspeed_src_path(src) for src in builder.sources()]
+    return not os.path.exists(built) or any(os.path.getmtime(src) > os.path.getmtime(built) for src in sources)
+
+
+# DeepSpeed prints this at every start, also when it merely loaded the op built on an earlier run.
+_COMM_OP_BUILT = re.compile(r"DeepSpeed \S+ built successfully\n")
+
+
+@contextlib.contextmanager
+def _comm_op_notice() -> Iterator[None]:
+    """Around a DeepSpeed engine's start: one line before DeepSpeed compiles its CPU communication
+    op (a silent pause of about a minute on a first run), and none of DeepSpeed's own about it."""
+    if _comm_op_needs_build() and int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        print("rlvr: building DeepSpeed's CPU communication op (first run only, about a minute)...", flush=True)
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured):
+            yield
+    finally:
+        sys.stdout.write(_COMM_OP_BUILT.sub("", captured.getvalue()))
 
 
 def _forget_stale_deepspeed_groups() -> None:
@@ -432,4 +475,6 @@ def build_learner(model, cfg: LearnerConfig, optim: OptimConfig, total_steps: in
             import deepspeed  # noqa: F401
         except ImportError as e:
             raise RlvrError(f"learner.backend=deepspeed but deepspeed cannot be imported ({e}); use learner.backend=torch") from None
+        with _comm_op_notice():
+            return Learner(model, cfg, optim, total_steps)
     return Learner(model, cfg, optim, total_steps)
