@@ -20,10 +20,11 @@ if TYPE_CHECKING:
 RANK_SEED_STRIDE = 1_000_000_007
 
 
-def free_port() -> int:
-    """A TCP port free on this host now (for a rendezvous the launcher did not set up)."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now (for a rendezvous the launcher did not set up; ``""``: on
+    every interface, for a peer on another machine)."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
