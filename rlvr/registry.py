@@ -8,13 +8,21 @@ declaring an entry point in its own ``pyproject.toml``::
     my-physics = "my_pkg.data:load_my_physics"
 
 Entry points are loaded lazily, the first time a name is not found among the built-ins.
+
+Traits. A registry may declare a dataclass of *traits*: what an entry says about itself that its
+callers must act on (an advantage estimator that needs critic values, a loss that needs the
+sampling-time logprobs). An entry declares them where it is registered,
+``ESTIMATORS.register("gae", needs_values=True)``, and callers ask ``ESTIMATORS.traits(name)``
+instead of testing names, so a plug-in gets the same treatment as a built-in. A plug-in declares
+traits by registering itself (with them) when its module is imported; one that does not gets the
+defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rlvr.errors import RlvrError
 
@@ -24,19 +32,27 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A mapping from names to objects (functions or classes) of one kind."""
 
-    def __init__(self, kind: str, entry_point_group: str | None = None):
+    def __init__(self, kind: str, entry_point_group: str | None = None, traits: type | None = None):
         self.kind = kind  # used in error messages: "unknown advantage estimator 'grpoo'"
         self.group = entry_point_group
+        self.traits_type = traits  # a dataclass whose defaults fit an entry that declares nothing
         self._items: dict[str, T] = {}
+        self._traits: dict[str, Any] = {}
         self._plugins_loaded = False
 
-    def register(self, name: str, obj: T | None = None, *, replace: bool = False) -> Callable[[T], T] | T:
-        """Register ``obj`` under ``name``; without ``obj``, return a decorator."""
+    def register(self, name: str, obj: T | None = None, *, replace: bool = False, **traits: Any) -> Callable[[T], T] | T:
+        """Register ``obj`` under ``name``; without ``obj``, return a decorator. Keyword arguments
+        are the entry's traits (fields of the registry's traits dataclass)."""
+        if traits and self.traits_type is None:
+            raise TypeError(f"{self.kind} entries declare no traits (got {', '.join(traits)})")
+        declared = self.traits_type(**traits) if self.traits_type is not None else None
 
         def add(o: T) -> T:
             if name in self._items and not replace and self._items[name] is not o:
                 raise ValueError(f"{self.kind} '{name}' is already registered")
             self._items[name] = o
+            if declared is not None:
+                self._traits[name] = declared
             return o
 
         return add(obj) if obj is not None else add
@@ -61,6 +77,13 @@ class Registry(Generic[T]):
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
             raise RlvrError(f"unknown {self.kind} '{name}' (known: {known})") from None
+
+    def traits(self, name: str) -> Any:
+        """The traits entry ``name`` declared (the defaults when it declared none)."""
+        self.get(name)  # unknown names fail here, with the list of known ones
+        if self.traits_type is None:
+            raise TypeError(f"{self.kind} entries declare no traits")
+        return self._traits.get(name) or self.traits_type()
 
     def names(self) -> list[str]:
         self._load_plugins()

@@ -20,6 +20,7 @@ from rlvr.cli import main
 from rlvr.config import from_dict
 from rlvr.errors import ConfigError, RlvrError
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.training.distributed import free_port
 from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
 from rlvr.models.load import load_model, load_tokenizer, resolve_model_path
 from rlvr.generation.weight_sync import WeightSyncError, compare_fingerprints, sync_weights
@@ -37,17 +38,11 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """A `rlvr serve-generator` subprocess, its address, token file and log."""
 
     def __init__(self, tmp: Path, *overrides: str):
-        self.port = _free_port()
+        self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.token_file, self.log = tmp / "token", tmp / "server.log"
         cmd = [sys.executable, "-m", "rlvr.cli", "serve-generator", "--model", "tiny-arith", "--port", str(self.port),
@@ -174,7 +169,7 @@ def test_connect_sends_the_trainers_weights(server, client, tokenizer):
 
 
 def test_errors_name_the_cause(server, tokenizer, tiny_model_dir, monkeypatch):
-    nobody = f"127.0.0.1:{_free_port()}"
+    nobody = f"127.0.0.1:{free_port()}"
     with pytest.raises(RlvrError, match=rf"cannot reach the generator server at {nobody}.*rlvr serve-generator"):
         build_generator(GeneratorConfig(name="remote", address=nobody, token_file=str(server.token_file), connect_timeout=0.5), MODEL, tokenizer)
     monkeypatch.setenv("RLVR_GENERATOR_TOKEN", "not-the-servers-token")
@@ -233,7 +228,7 @@ def test_two_rank_deepspeed_learner_with_remote_generator(server, tmp_path, toke
     weights over gloo, each sync verified by fingerprints on both ranks."""
     loads = _loads(server)
     out = tmp_path / "ws2"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            "-m", "rlvr.cli", *_train_args(server, out), "learner.zero_stage=3"]
     done = subprocess.run(cmd, check=False, env=_clean_env(), capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -165,9 +165,9 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     # a fresh launch: no rank/port variables inherited from learners built earlier in this process
     env = _clean_env()
     subprocess.run([sys.executable, "-m", "rlvr.cli", "pretrain", f"run.output_dir={one}", *common], check=True, capture_output=True, env=env)
-    from rlvr.training.learner import _free_port
+    from rlvr.training.distributed import free_port
 
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port())]
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port())]
     subprocess.run([*torchrun, "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], check=True, capture_output=True, env=env)
     a, b = load_file(one / "final" / "model.safetensors"), load_file(two / "final" / "model.safetensors")
     for k in a:

@@ -25,9 +25,9 @@ def _clean_env() -> dict[str, str]:
 
 
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
-    from rlvr.training.learner import _free_port
+    from rlvr.training.distributed import free_port
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            "-m", "rlvr.cli", "train", *args]
     out = subprocess.run(cmd, capture_output=True, text=True, env=_clean_env(), timeout=600, check=False)
     assert out.returncode == 0, out.stderr[-3000:]

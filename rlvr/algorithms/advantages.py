@@ -17,6 +17,12 @@ Estimators (``A_i`` broadcast to every response token of completion ``i``; ``r``
 - ``grpo`` (DeepSeekMath): ``A_i = (r_i - mean(r)) / (std(r) + eps)``, unbiased std. Dividing by the
   std gives every prompt equal weight whatever its reward scale, which also up-weights prompts that
   are almost always solved or almost always failed (Dr. GRPO's "question-level difficulty bias").
+  Token rewards (the KL-in-reward penalty) are *not* divided by the std: their per-sequence sums
+  ``k_i`` are centred on the group and added, ``A_i = (r_i - mean(r)) / std(r) + k_i - mean(k)``.
+  Normalising them with the outcome reward would turn the KL noise of a group whose outcome
+  rewards are all equal (std 0 before the penalty, a tiny std after) into advantages of order 1:
+  at ``kl_reward_coef = 0.001`` an all-correct group got advantages of about +-1.1, as large as a
+  real right/wrong signal. Kept apart, the penalty weighs what its coefficient says.
 - ``dr_grpo`` (Liu et al. 2025, "Understanding R1-Zero-like training"): ``A_i = r_i - mean(r)``; the
   std division is dropped to remove that bias (pair it with the ``dr_grpo`` loss aggregation).
 - ``rloo`` (Ahmadian et al. 2024): ``A_i = r_i - mean_{j != i} r_j``: the baseline excludes the sample
@@ -33,6 +39,9 @@ Estimators (``A_i`` broadcast to every response token of completion ``i``; ``r``
 
 Groups of one completion, or whose rewards are all equal, carry no learning signal for the group
 estimators: their advantage is exactly 0 (not ``0/eps`` noise).
+
+An estimator declares what it needs in its registration (:class:`EstimatorTraits`): ``gae``
+needs critic values, so the trainer builds a critic for it, and for any plug-in that says the same.
 """
 
 from __future__ import annotations
@@ -69,17 +78,30 @@ class AdvantageOutput:
 
 AdvantageEstimator = Callable[[AdvantageInput], AdvantageOutput]
 
-ADVANTAGE_ESTIMATORS: Registry[AdvantageEstimator] = Registry("advantage estimator", "rlvr.advantage_estimators")
+
+@dataclass(frozen=True)
+class EstimatorTraits:
+    """What an advantage estimator needs beyond rewards and groups (declared when registered)."""
+
+    needs_values: bool = False  # critic values (AdvantageInput.values): the trainer builds and trains a critic
+
+
+ADVANTAGE_ESTIMATORS: Registry[AdvantageEstimator] = Registry("advantage estimator", "rlvr.advantage_estimators", traits=EstimatorTraits)
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _token_reward_sums(inp: AdvantageInput) -> Tensor:
+    """``[B]`` per-sequence sum of the token rewards over the response mask."""
+    return (inp.token_rewards.float() * inp.response_mask.float()).sum(-1)
 
 
 def _sequence_rewards(inp: AdvantageInput) -> Tensor:
     """Outcome reward plus the per-sequence sum of token rewards, as float."""
     rewards = inp.rewards.float()
     if inp.token_rewards is not None:
-        rewards = rewards + (inp.token_rewards.float() * inp.response_mask.float()).sum(-1)
+        rewards = rewards + _token_reward_sums(inp)
     return rewards
 
 
@@ -147,11 +169,16 @@ def _broadcast(seq_adv: Tensor, inp: AdvantageInput) -> Tensor:
 
 @ADVANTAGE_ESTIMATORS.register("grpo")
 def grpo(inp: AdvantageInput) -> AdvantageOutput:
-    """``(r - group mean) / (group std + eps)``; exactly 0 for constant groups and groups of one."""
-    r = _sequence_rewards(inp)
+    """``(r - group mean) / (group std + eps)`` of the outcome rewards (exactly 0 for constant groups
+    and groups of one), plus the group-centred token-reward sums *undivided* (see the module
+    docstring: dividing the KL penalty by the std inflates it to order 1 in constant groups)."""
+    r = inp.rewards.float()
     g = Groups.of(inp.group_ids)
     adv = (r - g.mean(r)[g.index]) / (g.std(r)[g.index] + inp.eps)
     adv = torch.where(g.constant(r)[g.index], torch.zeros_like(adv), adv)
+    if inp.token_rewards is not None:
+        k = _token_reward_sums(inp)
+        adv = adv + (k - g.mean(k)[g.index])
     return AdvantageOutput(_broadcast(adv, inp), None)
 
 
@@ -210,7 +237,7 @@ def reinforce_pp_baseline(inp: AdvantageInput) -> AdvantageOutput:
     return AdvantageOutput(masked_whiten(centred[:, None] * mask, mask, inp.eps), None)
 
 
-@ADVANTAGE_ESTIMATORS.register("gae")
+@ADVANTAGE_ESTIMATORS.register("gae", needs_values=True)
 def gae(inp: AdvantageInput) -> AdvantageOutput:
     """PPO's generalised advantage estimation over response tokens; needs ``values``.
 

@@ -57,6 +57,7 @@ __all__ = [
     "LossInput",
     "LossOutput",
     "LossScale",
+    "LossTraits",
     "PolicyLossConfig",
     "PolicyTerms",
     "compute_policy_loss",
@@ -111,7 +112,17 @@ class PolicyTerms:
 
 PolicyLoss = Callable[[LossInput, PolicyLossConfig], PolicyTerms]
 
-POLICY_LOSSES: Registry[PolicyLoss] = Registry("policy loss", "rlvr.policy_losses")
+
+@dataclass(frozen=True)
+class LossTraits:
+    """Which optional :class:`LossInput` fields a loss reads (declared when registered), so the
+    trainer runs the extra no-grad forward passes only for losses that use them."""
+
+    needs_old_logprobs: bool = False  # the sampling-time policy's logprobs (the ratio's denominator)
+    needs_ref_logprobs: bool = False  # the reference model's logprobs, even with kl_coef = 0
+
+
+POLICY_LOSSES: Registry[PolicyLoss] = Registry("policy loss", "rlvr.policy_losses", traits=LossTraits)
 
 
 def _require(inp: LossInput, *names: str) -> None:
@@ -159,7 +170,7 @@ def _surrogate_terms(ratio: Tensor, inp: LossInput, cfg: PolicyLossConfig, metri
     return PolicyTerms(loss, metrics, {"ratio_max": masked_max(ratio, inp.mask)})
 
 
-@POLICY_LOSSES.register("ppo_clip")
+@POLICY_LOSSES.register("ppo_clip", needs_old_logprobs=True)
 def ppo_clip(inp: LossInput, cfg: PolicyLossConfig) -> PolicyTerms:
     """Token-level PPO/GRPO clipped surrogate with separate low/high clip."""
     _require(inp, "old_logprobs", "advantages")
@@ -168,7 +179,7 @@ def ppo_clip(inp: LossInput, cfg: PolicyLossConfig) -> PolicyTerms:
     return _surrogate_terms(ratio, inp, cfg, metrics)
 
 
-@POLICY_LOSSES.register("gspo")
+@POLICY_LOSSES.register("gspo", needs_old_logprobs=True)
 def gspo(inp: LossInput, cfg: PolicyLossConfig) -> PolicyTerms:
     """GSPO: sequence-level geometric-mean ratio, clipped per sequence."""
     _require(inp, "old_logprobs", "advantages")

@@ -1,11 +1,16 @@
 """Pure functions that shape the sampled batch before advantages: DAPO's dynamic sampling,
 overlong reward shaping, masks for end-of-sequence and truncated completions, and the choice of
 completions for rejection-sampling fine-tuning.
+
+Which completions a step trains on is a registry entry (:data:`SELECTIONS`, ``algorithm.select``):
+``all``, or ``rft`` (one verified-correct completion per prompt). A selection declares the policy
+loss it is meant for (:class:`SelectionTraits`), which the config checks when it loads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -100,3 +105,37 @@ def rejection_sampling_mask(correct: Tensor, group_ids: Tensor, lengths: Tensor,
     g = Groups.of(group_ids)
     best = torch.full((len(g.ids),), torch.inf, dtype=key.dtype, device=key.device).scatter_reduce(0, g.index, key, "amin")
     return correct.bool() & (key == best[g.index])
+
+
+@dataclass(kw_only=True)
+class SelectionInput:
+    """The step's completions, ``[B]`` each, as a selection sees them."""
+
+    correct: Tensor  # bool, the verifier's verdicts
+    group_ids: Tensor  # long, one id per prompt
+    lengths: Tensor  # long, completion tokens
+    rft_choice: str = "shortest"  # which correct completion ``rft`` keeps (an RFT_CHOICES name)
+
+
+@dataclass(frozen=True)
+class SelectionTraits:
+    """What a selection declares when registered."""
+
+    loss: str | None = None  # the policy loss it trains with (None: any)
+
+
+Selection = Callable[[SelectionInput], "Tensor | None"]
+
+# ``[B]`` bool: the completions trained on; None keeps every completion.
+SELECTIONS: Registry[Selection] = Registry("completion selection", "rlvr.selections", traits=SelectionTraits)
+
+
+@SELECTIONS.register("all")
+def _select_all(inp: SelectionInput) -> Tensor | None:
+    return None
+
+
+@SELECTIONS.register("rft", loss="sft")
+def _select_rft(inp: SelectionInput) -> Tensor | None:
+    # imitating the kept completions is the SFT loss: with a policy-gradient loss their advantages would be meaningless
+    return rejection_sampling_mask(inp.correct, inp.group_ids, inp.lengths, inp.rft_choice)

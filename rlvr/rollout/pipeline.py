@@ -7,7 +7,7 @@ so one generation overlaps one update (one-step-off-policy RL, as in verl's one-
 pipeline, PipelineRL and AReaL with ``max_head_offpolicyness``).
 
 Policy versions. The version of the weights is the number of updates applied (trainer steps; an
-update of ``algorithm.epochs > 1`` takes several optimizer steps but is one version). A batch is
+update of several epochs or mini-batches takes several optimizer steps but is one version). A batch is
 stamped with the version of the generator's weights when it is scheduled (by the main thread, so
 the stamp never depends on thread timing; weights change only between generations), and is consumed
 by the update of step ``s``, where the learner is at version ``s``; its *staleness* is

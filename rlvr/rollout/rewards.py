@@ -14,6 +14,7 @@ import torch
 
 from rlvr.algorithms.sampling import overlong_penalty
 from rlvr.config import field
+from rlvr.rollout.sample import ScoredCompletion
 
 
 @dataclass
@@ -35,3 +36,15 @@ def compute_rewards(correct: torch.Tensor, has_answer: torch.Tensor, lengths: to
     if cfg.overlong_buffer > 0:
         rewards = rewards + overlong_penalty(lengths, max_tokens, cfg.overlong_buffer, cfg.overlong_penalty)
     return rewards
+
+
+def assign_rewards(groups: list[list[ScoredCompletion]], max_tokens: int, cfg: RewardConfig) -> None:
+    """Set ``reward`` on every completion of ``groups``, in the rollout thread, where dynamic
+    sampling needs it first; the step's experience carries it on, so rewards are computed once."""
+    flat = [s for g in groups for s in g]
+    if not flat:
+        return
+    rewards = compute_rewards(torch.tensor([s.correct for s in flat]), torch.tensor([s.verdict.extracted is not None for s in flat]),
+                              torch.tensor([len(s.completion.token_ids) for s in flat]), max_tokens, cfg)
+    for s, r in zip(flat, rewards.tolist()):
+        s.reward = r

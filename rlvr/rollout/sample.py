@@ -28,6 +28,7 @@ class ScoredCompletion:
     problem: Problem
     completion: Completion
     verdict: Verdict
+    reward: float | None = None  # set once by the RL rollout (rlvr.rollout.rewards.assign_rewards); evaluation needs none
 
     @property
     def correct(self) -> bool:

@@ -22,7 +22,6 @@ import io
 import math
 import os
 import re
-import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any, Literal
 
 from rlvr.config import field
 from rlvr.errors import RlvrError
+from rlvr.training.distributed import any_rank, init_distributed
 
 
 @dataclass
@@ -97,31 +97,6 @@ class LearnerConfig:
             raise ValueError("learner.lora.rank > 0 needs learner.zero_stage <= 2 (adapters are merged into full base weights)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def init_distributed() -> tuple[int, int]:
-    """Join the process group a launcher (torchrun/deepspeed) set up, or make a 1-process one."""
-    import torch
-    import torch.distributed as dist
-
-    # DeepSpeed reads these even when a process group exists (vLLM may have made a 1-process one).
-    os.environ.setdefault("RANK", str(dist.get_rank()) if dist.is_initialized() else "0")
-    os.environ.setdefault("LOCAL_RANK", os.environ["RANK"])
-    os.environ.setdefault("WORLD_SIZE", str(dist.get_world_size()) if dist.is_initialized() else "1")
-    if not dist.is_initialized():
-        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-        os.environ.setdefault("MASTER_PORT", str(_free_port()))
-        import deepspeed
-
-        deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo", verbose=False)
-    _forget_stale_deepspeed_groups()
-    return dist.get_rank(), dist.get_world_size()
-
-
 def _comm_op_needs_build() -> bool:
     """Whether DeepSpeed's CPU communication op (``deepspeed_shm_comm``) will be compiled when its
     first engine of this process starts: only on CPU, and only when neither the install nor
@@ -160,19 +135,6 @@ def _comm_op_notice() -> Iterator[None]:
             yield
     finally:
         sys.stdout.write(_COMM_OP_BUILT.sub("", captured.getvalue()))
-
-
-def _forget_stale_deepspeed_groups() -> None:
-    """DeepSpeed caches a clone of the world group. When the default group was destroyed and made
-    again in this process (vLLM's shutdown destroys it), the clone is stale and every engine built
-    afterwards fails ("Group ... is not registered"): drop it so DeepSpeed clones the live one."""
-    import torch.distributed as dist
-    from deepspeed.utils import groups
-
-    world = dist.distributed_c10d._get_default_group()
-    if getattr(groups, "_rlvr_default_group", None) is not world:
-        groups._WORLD_GROUP = None
-        groups._rlvr_default_group = world
 
 
 def _plain(obj: Any) -> Any:
@@ -281,7 +243,7 @@ class Learner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         # Every rank must take the same decision (DeepSpeed's gradients are reduced, the losses are not).
-        loss_nonfinite = _any_rank(bool(self._loss_finite) and not bool(torch.stack(self._loss_finite).all()), self.world_size)
+        loss_nonfinite = any_rank(bool(self._loss_finite) and not bool(torch.stack(self._loss_finite).all()), self.world_size)
         self._loss_finite = []
         if self.engine is not None:
             self.engine.set_gradient_accumulation_boundary(True)
@@ -334,7 +296,7 @@ class Learner:
         named = [(name, getattr(p, "ds_tensor", p)) for name, p in self.model.named_parameters() if p.requires_grad]
         finite = [torch.isfinite(t).all() for _, t in named]
         mine = bool(finite) and not bool(torch.stack(finite).all())  # one device sync, not one per tensor
-        if _any_rank(mine, self.world_size):
+        if any_rank(mine, self.world_size):
             first = next((name for (name, _), ok in zip(named, finite) if not ok), None) if mine else None
             raise NonFiniteError(f"non-finite weights after optimizer step {self.step_count}" + (f" (first: {first})" if first else "")
                                  + ": lower optim.lr or check the data, then resume from a checkpoint")
@@ -411,18 +373,6 @@ class NonFiniteError(RlvrError):
 
 
 _LR_WARN = 0.1  # above this an AdamW step changes each weight by more than a trained model tolerates
-
-
-def _any_rank(flag: bool, world_size: int) -> bool:
-    """``flag`` on any rank (a collective: every rank calls it)."""
-    if world_size == 1:
-        return flag
-    import torch
-    import torch.distributed as dist
-
-    t = torch.tensor([int(flag)], device="cuda" if torch.cuda.is_available() else "cpu")
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
 
 
 def _grad_norm(params) -> float:

@@ -1,39 +1,44 @@
 """``rlvr train``: reinforcement learning from verifiable rewards.
 
-One step::
+One trainer step (:meth:`Trainer.train`)::
 
-    prompts  = next batch of problems (answer keys, no solutions)
-    samples  = generator.generate(prompts, n per prompt)        # vLLM, token ids + logprobs
-    verdicts = verifier pool, scoring each chunk while the next one generates
-    rewards  = correct / incorrect (+ format reward, + overlong shaping)
-    [dynamic sampling: drop groups whose rewards are all equal, draw more prompts to refill]
-    advantages = estimator(rewards, groups[, critic values])    # registry: grpo, dr_grpo, rloo, ...
-    for each micro-batch: loss = policy_loss(...) / global totals; backward   # registry: ppo_clip, gspo, sft
-    optimizer step; sync the new weights into the generator; verify the sync by fingerprints
+    batch  = collect(step)        # rollout thread: prompts -> vLLM samples -> verifier verdicts -> rewards,
+                                  # dynamic sampling (drop groups whose rewards are all equal, refill)
+    groups = global batch         # every rank's groups; too-stale ones dropped (async rollouts)
+    exp    = build_experience(groups)                     # token tensors, rewards carried along
+    update(exp):
+        no-grad passes the algorithm needs                # sampling-time / reference logprobs, critic values
+        make_experience(exp)                              # selection (rft), KL-in-reward, advantages
+        for each epoch, for each mini-batch:              # whole prompt groups
+            for each micro-batch: loss = policy_loss(...) / the mini-batch's totals; backward
+            optimizer step
+    sync the new weights into the generator; verify the sync by fingerprints
 
-The loop knows no algorithm: the estimator, the loss, its aggregation, KL, entropy and truncated
-importance sampling come from :mod:`rlvr.algorithms` by name. Rejection-sampling fine-tuning is the
-same loop with ``algorithm.select: rft`` (keep one verified-correct completion per prompt) and
-``algorithm.loss.name: sft``. PPO adds a critic (``algorithm.estimator: gae``).
+The loop knows no algorithm: the estimator, the selection, the loss, its aggregation, KL, entropy
+and truncated importance sampling come from :mod:`rlvr.algorithms` registries by name, and what
+each needs (a critic for an estimator that needs values, the sampling-time logprobs for a
+clipped ratio, a reference model) from the traits they declared
+(:func:`rlvr.rollout.experience.algorithm_needs`). Rejection-sampling fine-tuning is
+``algorithm.select: rft`` with ``algorithm.loss.name: sft``; PPO is ``algorithm.estimator: gae``
+(whose critic lives in :mod:`rlvr.training.critic`) with several epochs or mini-batches.
+
+Mini-batches (``algorithm.mini_batches``, as Oat-Zero and verl's ``ppo_mini_batch_size``): each
+epoch takes one optimizer step per mini-batch, so one trainer step is ``epochs * mini_batches``
+optimizer steps (the learning-rate schedule counts those; the policy version counts trainer steps).
+The ratio of every mini-batch is taken against the logprobs of the policy that sampled, computed
+before the first optimizer step, so from the second mini-batch on the ratio moves and the clip acts.
 
 Before the first step and after the last, the policy decodes a held-out split greedily (and with
 sampling); ``summary.json`` reports pass@1 before and after with a paired-bootstrap 95% CI of the
 difference.
 
-Data parallelism (``torchrun --nproc_per_node N rlvr train``). Every rank holds a learner replica
-(DeepSpeed) and its own generator. The step's ``prompts_per_step`` prompts are split evenly: rank
-``r`` reads the positions ``r, r + N, r + 2N, ...`` of the seeded problem order with its own
-cursor (so ranks never draw the same problem, a checkpoint records every rank's cursor, and no
-collective is needed while drawing: drawing may run in the rollout thread) and samples with its
-own seeds; dynamic-sampling refills are per rank. The scored groups are then all-gathered, so every
-rank builds the same *global* batch: advantages (including batch-whitened ones: REINFORCE++,
-GAE), KL rewards, the loss normalisers (:class:`LossScale`) and the batch metrics are exactly
-those of one process holding the whole batch. Each rank then trains on every N-th group (balanced
-after dynamic sampling) and DeepSpeed sums the gradients. All ranks run the same number of
-micro-batches (a rank with fewer pads with a fully masked one) because ZeRO-3 gathers parameters
-collectively in every forward. Metrics that are per-rank (micro-batch loss terms, timings) are
-reduced across ranks before rank 0 logs them. Held-out evaluation runs on rank 0 alone (the
-others wait for its result), so it gives the numbers of a single-process run.
+Data parallelism (``torchrun --nproc_per_node N rlvr train``; the plumbing is
+:mod:`rlvr.training.distributed`). Every rank holds a learner replica and its own generator, draws
+its own share of the prompts (positions ``r, r + N, ...`` of the seeded order, its own seeds, no
+collective while drawing) and refills it itself. The scored groups are then all-gathered, so every
+rank builds the same *global* batch and the same advantages, loss normalisers and metrics as one
+process holding the whole batch; each rank trains on every N-th group and DeepSpeed sums the
+gradients. Held-out evaluation runs on rank 0 alone.
 
 Asynchronous rollouts (``rollout.max_staleness >= 1``): see :mod:`rlvr.rollout.pipeline`.
 """
@@ -46,33 +51,32 @@ import os
 import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
-from rlvr.algorithms.advantages import ADVANTAGE_ESTIMATORS, AdvantageInput, compute_advantages
 from rlvr.algorithms.aggregation import LossScale, reduce_metrics
-from rlvr.algorithms.kl import KL_ESTIMATORS, kl_reward
+from rlvr.algorithms.config import AlgorithmConfig
 from rlvr.algorithms.logprobs import entropy_from_logits, logprobs_from_logits
-from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
-from rlvr.algorithms.sampling import RFT_CHOICES, dynamic_sampling_mask, rejection_sampling_mask
-from rlvr.algorithms.value import ValueLossConfig, ValueLossInput, value_loss
+from rlvr.algorithms.losses import LossInput, compute_policy_loss
+from rlvr.algorithms.sampling import dynamic_sampling_mask
+from rlvr.algorithms.value import ValueLossInput, value_loss
 from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
 from rlvr.training.checkpoint import CheckpointManager
 from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import ConfigError, RlvrError
-from rlvr.rollout.experience import Experience, build_experience
+from rlvr.rollout.experience import Experience, StepExperience, algorithm_needs, build_experience, make_experience
 from rlvr.io import staged_dir
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.training.critic import Critic
+from rlvr.training.distributed import RANK_SEED_STRIDE, all_gather, assemble_rows, equal_counts, from_rank0, rank_rows
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
-from rlvr.rollout.rewards import RewardConfig, compute_rewards
+from rlvr.rollout.rewards import RewardConfig, assign_rewards
 from rlvr.rollout.sample import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
 from rlvr.training.run import MetricsLogger, RunConfig, RunDir, plot_curves
-
 
 def _train_data() -> DatasetConfig:
     return DatasetConfig(name="arith", split="train", options={"level": "hard"})
@@ -88,38 +92,6 @@ class RLModelConfig:
 
     path: str = field("tiny-arith", check=resolve_model_path, help="model dir, built-in name (tiny-arith) or hub id")
     dtype: Literal["float32", "bfloat16"] = field("float32", help="weights dtype for learner and reference")
-
-
-@dataclass
-class CriticConfig:
-    """PPO's value model (used only when algorithm.estimator is gae)."""
-
-    path: str | None = field(None, check=resolve_model_path, help="initial critic weights (null: the policy's, with a fresh value head)")
-    lr: float = field(1e-4, gt=0, help="critic learning rate")
-    loss: ValueLossConfig = section(ValueLossConfig, "clipped value loss")
-
-
-@dataclass
-class AlgorithmConfig:
-    """What is optimised (all names are registry entries)."""
-
-    estimator: str = field("grpo", choices=ADVANTAGE_ESTIMATORS, help="advantage estimator (gae trains a critic: PPO)")
-    loss: PolicyLossConfig = section(PolicyLossConfig, "policy loss, aggregation, clipping, KL, entropy, truncated IS")
-    select: Literal["all", "rft"] = field("all", help="rft: train only on one verified-correct completion per prompt (use loss.name=sft)")
-    rft_choice: str = field("shortest", choices=RFT_CHOICES, help="which correct completion RFT keeps")
-    dynamic_sampling: bool = field(True, help="drop groups whose rewards are all equal and refill the batch (DAPO)")
-    max_refill_rounds: int = field(2, ge=0, help="extra generation rounds to refill the batch after dynamic sampling")
-    mask_truncated: bool = field(True, help="train on no token of completions that hit max_tokens")
-    kl_reward_coef: float = field(0.0, ge=0, help="KL-to-reference penalty folded into per-token rewards (0: off)")
-    kl_reward_estimator: str = field("k1", choices=KL_ESTIMATORS, help="KL estimator for the reward penalty")
-    epochs: int = field(1, ge=1, help="passes over each step's experience (PPO epochs; >1 makes later passes off-policy)")
-    gamma: float = field(1.0, ge=0, le=1, help="discount for gae / reinforce_pp")
-    lam: float = field(1.0, ge=0, le=1, help="GAE lambda")
-    critic: CriticConfig = section(CriticConfig, "value model for PPO (estimator gae)")
-
-    def validate(self) -> None:
-        if self.select == "rft" and self.loss.name != "sft":
-            raise ValueError("select: rft trains with the SFT loss; set algorithm.loss.name=sft")
 
 
 @dataclass
@@ -177,8 +149,8 @@ class TrainConfig:
     @property
     def optimizer_steps(self) -> int:
         """Optimizer steps of the whole run (the learning-rate schedule's length): each trainer
-        step takes ``algorithm.epochs`` of them."""
-        return self.schedule.steps * self.algorithm.epochs
+        step takes ``algorithm.epochs * algorithm.mini_batches`` of them."""
+        return self.schedule.steps * self.algorithm.optimizer_steps_per_update
 
     def validate(self) -> None:
         if self.generator.name != "remote" and self.generator.max_model_len <= self.rollout.max_tokens:
@@ -187,35 +159,10 @@ class TrainConfig:
         if self.rollout.max_staleness > 0 and self.rollout.stale_policy == "is" and self.algorithm.loss.tis_cap is None:
             raise ValueError("rollout.stale_policy=is weights stale samples by the truncated importance ratio; "
                              "set algorithm.loss.tis_cap (e.g. 2)")
-
-
-# ----------------------------------------------------------------------------- the critic
-
-
-class Critic:
-    """A value model: the policy's transformer with a scalar head per token (PPO)."""
-
-    def __init__(self, cfg: CriticConfig, policy_path: str, learner_cfg: LearnerConfig, optim: OptimConfig, total_steps: int,
-                 resume_from: Path | None = None):
-        from dataclasses import replace
-
-        from transformers import AutoModelForTokenClassification
-
-        # A checkpoint holds the trained critic, value head included (a fresh head would make
-        # the resumed run's advantages differ from the uninterrupted run's).
-        saved = resume_from / "critic" / "model" if resume_from else None
-        path = str(saved) if saved and saved.is_dir() else resolve_model_path(cfg.path or policy_path)
-        model = AutoModelForTokenClassification.from_pretrained(path, num_labels=1, dtype=torch.float32)
-        self.cfg = cfg
-        self.learner = build_learner(model, learner_cfg, replace(optim, lr=cfg.lr), total_steps)
-        if saved and saved.is_dir():
-            self.learner.load_state(resume_from / "critic")
-
-    def values(self, exp: Experience, grad: bool) -> torch.Tensor:
-        """[B, T-1] value of the state before each label position."""
-        with torch.set_grad_enabled(grad):
-            out = self.learner.forward(input_ids=exp.input_ids.to(self.learner.device), attention_mask=exp.attention_mask.to(self.learner.device))
-        return out.logits[:, :-1, 0].float()
+        if self.rollout.prompts_per_step % self.algorithm.mini_batches:
+            # Mini-batches hold whole prompt groups (group baselines need every completion of a prompt).
+            raise ValueError(f"algorithm.mini_batches ({self.algorithm.mini_batches}) must divide rollout.prompts_per_step "
+                             f"({self.rollout.prompts_per_step}): each mini-batch takes whole prompt groups")
 
 
 # ----------------------------------------------------------------------------- trainer
@@ -230,30 +177,26 @@ def _logprobs(learner_or_model, exp: Experience, temperature: float, want_entrop
     return logprobs, entropy
 
 
-# Distinct per-rank sampling seeds: far above any step * 997 + round the single-rank formula reaches.
-_RANK_SEED_STRIDE = 1_000_000_007
+def _micro_batches(rows: list[int], size: int) -> list[list[int]]:
+    """This rank's rows of one mini-batch, cut into the micro-batches of one forward/backward each."""
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
-def _all_gather(obj: Any, world_size: int) -> list[Any]:
-    """Every rank's ``obj``, in rank order (``[obj]`` in a single process)."""
-    if world_size == 1:
-        return [obj]
-    import torch.distributed as dist
+@dataclass
+class _MiniBatch:
+    """The rows of one optimizer step."""
 
-    out: list[Any] = [None] * world_size
-    dist.all_gather_object(out, obj)
-    return out
+    rows: list[int]  # every rank's rows: the loss normaliser's totals
+    micro: list[list[int]]  # this rank's micro-batches, padded to the count of the busiest rank
+    live: list[bool]  # False for a padding micro-batch (trained fully masked)
 
 
-def _from_rank0(obj: Any, world_size: int) -> Any:
-    """Rank 0's ``obj`` on every rank (the other ranks block here until rank 0 gets here)."""
-    if world_size == 1:
-        return obj
-    import torch.distributed as dist
-
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
+def _mean_over_steps(shares: list[dict[str, float]]) -> dict[str, float]:
+    """Metrics of one epoch's optimizer steps (each a dict of step-wide means): their mean, or for
+    ``_max`` keys their maximum. One step (one mini-batch) gives its metrics unchanged."""
+    keys = dict.fromkeys(k for s in shares for k in s)
+    return {k: max(s[k] for s in shares if k in s) if k.endswith("_max") else sum(s[k] for s in shares if k in s) / sum(k in s for s in shares)
+            for k in keys}
 
 
 def _rollout_metrics(per_rank: list[dict[str, Any]]) -> dict[str, float]:
@@ -329,6 +272,9 @@ class Trainer:
         if cfg.rollout.prompts_per_step % self.world_size:
             raise ConfigError(f"rollout.prompts_per_step: {cfg.rollout.prompts_per_step} prompts cannot be split evenly over "
                               f"{self.world_size} ranks; use a multiple of the world size")
+        if (cfg.rollout.prompts_per_step // self.world_size) % cfg.algorithm.mini_batches:
+            raise ConfigError(f"algorithm.mini_batches: {cfg.rollout.prompts_per_step // self.world_size} prompt groups per rank cannot be "
+                              f"split into {cfg.algorithm.mini_batches} mini-batches of whole groups; use a divisor")
         # Data position of this rank's stream: advanced by each draw, and (``self.state``) as of
         # the last batch trained on, which is what a checkpoint records.
         self.cursor = 0
@@ -337,11 +283,10 @@ class Trainer:
             self.cursor = self._restore(self.state)
             if self.learner.is_main:
                 print(f"rlvr train: resumed from {resume_from} (step {self.state['step']})")
-        loss = cfg.algorithm.loss
-        self.needs_ref = loss.kl_coef > 0 or cfg.algorithm.kl_reward_coef > 0
-        self.ref = load_model(resolve_model_path(cfg.model.path), cfg.model.dtype).to(self.learner.device).eval() if self.needs_ref else None
+        self.needs = algorithm_needs(cfg.algorithm)
+        self.ref = load_model(resolve_model_path(cfg.model.path), cfg.model.dtype).to(self.learner.device).eval() if self.needs.reference else None
         self.critic = (Critic(cfg.algorithm.critic, cfg.model.path, cfg.learner, cfg.optim, cfg.optimizer_steps, resume_from)
-                       if cfg.algorithm.estimator == "gae" else None)
+                       if self.needs.critic else None)
         self.generator = build_generator(cfg.generator, policy_path, self.tokenizer)
         # Policy version of the weights the generator holds.
         self.generator_version = self.policy_version
@@ -355,8 +300,8 @@ class Trainer:
     @property
     def policy_version(self) -> int:
         """Updates applied to the policy: trainer steps, not optimizer steps (each update takes
-        ``algorithm.epochs`` of those), so rollout staleness means the same at any epoch count."""
-        return self.learner.step_count // self.cfg.algorithm.epochs
+        ``epochs * mini_batches`` of those), so rollout staleness means the same at any count."""
+        return self.learner.step_count // self.cfg.algorithm.optimizer_steps_per_update
 
     # ---------------------------------------------------------------- data
 
@@ -392,8 +337,9 @@ class Trainer:
             stats["problem_ids"].extend(p.id for p in problems)
             prompt_ids = encode_prompts(problems, self.template, self.tokenizer)
             groups = generate_and_score(self.generator, self.pool, problems, prompt_ids, self.template, self._sampling(),
-                                        seed=self.cfg.run.seed * 1_000_003 + step * 997 + round_ + self.rank * _RANK_SEED_STRIDE,
+                                        seed=self.cfg.run.seed * 1_000_003 + step * 997 + round_ + self.rank * RANK_SEED_STRIDE,
                                         prompts_per_chunk=self.cfg.rollout.prompts_per_chunk, timing=stats)
+            assign_rewards(groups, self.cfg.rollout.max_tokens, self.cfg.reward)
             stats["groups_sampled"] += len(groups)
             stats["gen_tokens"] += sum(len(s.completion.token_ids) for g in groups for s in g)
             if round_ == 0:
@@ -411,9 +357,7 @@ class Trainer:
 
     def _informative_groups(self, groups: list[list[ScoredCompletion]]) -> list[bool]:
         """Which groups have unequal rewards (the others carry no group-relative signal)."""
-        flat = [s for g in groups for s in g]
-        rewards = compute_rewards(torch.tensor([s.correct for s in flat]), torch.tensor([s.verdict.extracted is not None for s in flat]),
-                                  torch.tensor([len(s.completion.token_ids) for s in flat]), self.cfg.rollout.max_tokens, self.cfg.reward)
+        rewards = torch.tensor([s.reward for g in groups for s in g])
         group_ids = torch.tensor([i for i, g in enumerate(groups) for _ in g])
         keep = dynamic_sampling_mask(rewards, group_ids)
         return [bool(keep[group_ids == i].any()) for i in range(len(groups))]
@@ -421,7 +365,7 @@ class Trainer:
     def _global_batch(self, batch: RolloutBatch) -> tuple[list[list[ScoredCompletion]], list[list[int]], dict[str, float]]:
         """Every rank's groups (rank order) with the step's rollout and staleness metrics; groups
         too stale for ``rollout.stale_policy`` are removed."""
-        parts = _all_gather((batch.groups, batch.prompt_ids, batch.versions, batch.stats), self.world_size)
+        parts = all_gather((batch.groups, batch.prompt_ids, batch.versions, batch.stats), self.world_size)
         groups = [g for p in parts for g in p[0]]
         prompt_ids = [x for p in parts for x in p[1]]
         versions = [v for p in parts for v in p[2]]
@@ -434,131 +378,130 @@ class Trainer:
             metrics.update(stale)
         return groups, prompt_ids, metrics
 
-    def _rows_of(self, exp: Experience, rank: int) -> list[int]:
-        """Rows of the groups rank ``rank`` trains on: every ``world_size``-th group."""
-        return [i for i, g in enumerate(exp.group_ids.tolist()) if g % self.world_size == rank]
-
     # ---------------------------------------------------------------- one update
 
     def update(self, exp: Experience) -> dict[str, float]:
-        """One optimizer step on the step's global batch ``exp`` (identical on every rank); this
-        rank computes forward/backward on its own groups only (see the module docstring)."""
-        cfg, alg = self.cfg, self.cfg.algorithm
-        device = self.learner.device
-        lengths = exp.lengths
-        rewards = compute_rewards(exp.correct, exp.has_answer, lengths, cfg.rollout.max_tokens, cfg.reward)
-        metrics: dict[str, float] = {"reward_mean": float(rewards.mean())}
-        mb_size = cfg.learner.micro_batch_size
-        rows = self._rows_of(exp, self.rank)
-        chunks = [rows[i : i + mb_size] for i in range(0, len(rows), mb_size)]
-        # Equal micro-batch counts on every rank (ZeRO-3 forwards are collective): pad with
-        # fully masked micro-batches, which add nothing to the loss or the metrics.
-        most = max(math.ceil(len(self._rows_of(exp, r)) / mb_size) for r in range(self.world_size))
-        live = [True] * len(chunks) + [False] * (most - len(chunks))
-        chunks += [[0]] * (most - len(chunks))
-        temperature = cfg.rollout.temperature
-
-        # No-grad passes over this rank's rows, assembled into whole-batch tensors (rows are
-        # disjoint across ranks, so a SUM all-reduce of zero-filled tensors is exact).
-        old_lp = ref_lp = old_values = None
-        # Later epochs compare against the sampling-time policy; the KL reward needs it too.
-        # (A single epoch uses the live logprobs, detached: they are the sampling-time ones.)
-        need_old = alg.epochs > 1 or alg.kl_reward_coef > 0
-        if need_old or self.ref is not None or self.critic is not None:
-            shape = exp.response_mask.shape
-            old_lp = torch.zeros(shape) if need_old else None
-            ref_lp = torch.zeros(shape) if self.ref is not None else None
-            old_values = torch.zeros(shape) if self.critic is not None else None
-            with torch.no_grad():
-                for c, ok in zip(chunks, live):
-                    if not ok:
-                        continue
-                    sub = exp.select(c)
-                    width = sub.response_mask.shape[1]
-                    if need_old:
-                        old_lp[c, :width] = _logprobs(self.learner, sub, temperature, False, device)[0].cpu()
-                    if self.ref is not None:
-                        ref_lp[c, :width] = _logprobs(self.ref, sub, temperature, False, device)[0].cpu()
-                    if self.critic is not None:
-                        old_values[c, :width] = self.critic.values(sub, grad=False).cpu()
-            if self.world_size > 1:
-                import torch.distributed as dist
-
-                for t in (old_lp, ref_lp, old_values):
-                    if t is not None:
-                        dist.all_reduce(t)
-
-        mask = exp.response_mask
-        if alg.select == "rft":
-            keep = rejection_sampling_mask(exp.correct, exp.group_ids, lengths, alg.rft_choice)
-            mask = mask * keep[:, None].float()
-            metrics["rft_selected"] = int(keep.sum())
-        token_rewards = None
-        if alg.kl_reward_coef > 0:
-            token_rewards = kl_reward(old_lp, ref_lp, mask, alg.kl_reward_coef, alg.kl_reward_estimator)
-        adv = compute_advantages(alg.estimator, AdvantageInput(
-            rewards=rewards, group_ids=exp.group_ids, response_mask=mask, values=old_values,
-            token_rewards=token_rewards, gamma=alg.gamma, lam=alg.lam), correct=exp.correct)
-        metrics.update({k: float(v) for k, v in adv.metrics.items()})
-
-        # The normaliser of the whole step (every rank's micro-batches), the same on every rank.
-        every_row = list(range(len(exp)))
-        scale = LossScale.total(LossScale.of(mask[every_row[i : i + mb_size]], max_len=cfg.rollout.max_tokens)
-                                for i in range(0, len(exp), mb_size))
-        want_entropy = True
+        """One trainer step on the step's global batch ``exp`` (identical on every rank): the
+        no-grad passes the algorithm needs, its experience, then ``epochs * mini_batches``
+        optimizer steps. This rank computes forward/backward on its own groups only."""
+        alg = self.cfg.algorithm
+        plan = self._plan(exp)
+        old_lp, ref_lp, values = self._no_grad_passes(exp, plan)
+        step = make_experience(exp, alg, old_lp, ref_lp, values)
+        metrics = dict(step.metrics)
         t0 = time.time()
-        step_info: dict[str, float] = {}
         for _epoch in range(alg.epochs):
-            loss_metrics, value_metrics = [], []
-            for i, (c, ok) in enumerate(zip(chunks, live)):
-                sub = exp.select(c)
-                width = sub.response_mask.shape[1]
-                sub_mask = mask[c][:, :width].to(device) * (1.0 if ok else 0.0)
-                logprobs, entropy = _logprobs(self.learner, sub, temperature, want_entropy, device)
-                if alg.loss.entropy_coef == 0 and entropy is not None:
-                    entropy = entropy.detach()
-                out = compute_policy_loss(LossInput(
-                    logprobs=logprobs,
-                    mask=sub_mask,
-                    old_logprobs=(old_lp[c][:, :width].to(device) if old_lp is not None else logprobs.detach()),
-                    advantages=adv.advantages[c][:, :width].to(device),
-                    ref_logprobs=ref_lp[c][:, :width].to(device) if ref_lp is not None else None,
-                    generator_logprobs=sub.generator_logprobs.to(device),
-                    entropy=entropy,
-                ), scale, alg.loss)
-                last = i == len(chunks) - 1
-                self.learner.backward(out.loss, last=last)
-                loss_metrics.append(out.metrics)
+            shares, critic_shares = [], []  # per optimizer step of the last epoch: what is logged
+            for mini in plan:
+                loss_metrics, value_metrics = self._accumulate(exp, step, mini, old_lp, ref_lp, values)
+                step_info = self.learner.step()
+                shares.append(reduce_metrics(loss_metrics))
                 if self.critic is not None:
-                    values = self.critic.values(sub, grad=True)
-                    vout = value_loss(ValueLossInput(values=values, old_values=old_values[c][:, :width].to(device),
-                                                     returns=adv.returns[c][:, :width].to(device), mask=sub_mask), scale, alg.critic.loss)
-                    self.critic.learner.backward(vout.loss, last=last)
-                    value_metrics.append(vout.metrics)
-            step_info = self.learner.step()
-            if self.critic is not None:
-                critic_info = self.critic.learner.step()
-                metrics.update({f"critic_{k}": v for k, v in reduce_metrics(value_metrics).items()})
-                metrics["critic_grad_norm"] = critic_info["grad_norm"]
-        shares = reduce_metrics(loss_metrics)
+                    critic_info = self.critic.learner.step()
+                    critic_shares.append({f"critic_{k}": v for k, v in reduce_metrics(value_metrics).items()})
+        # A batch with fewer groups than mini-batches takes fewer optimizer steps; the schedule and
+        # the policy version still advance by a whole update.
+        self.learner.step_count += (alg.mini_batches - len(plan)) * alg.epochs
+        shares_of_rank = _mean_over_steps(shares)
+        critic_metrics = _mean_over_steps(critic_shares) if self.critic is not None else {}
         learn_seconds = time.time() - t0
         if self.world_size > 1:
             # Loss terms are this rank's share of a step-wide token mean; the step is as slow as its slowest rank.
-            critic_keys = [k for k in metrics if k.startswith("critic_") and k != "critic_grad_norm"]
-            gathered = _all_gather(({**shares, **{k: metrics[k] for k in critic_keys}}, learn_seconds), self.world_size)
+            gathered = all_gather(({**shares_of_rank, **critic_metrics}, learn_seconds), self.world_size)
             combined = reduce_metrics(g[0] for g in gathered)  # rank shares of global means add up; _max keys take the max
-            metrics.update({k: combined[k] for k in critic_keys})
-            shares = {k: v for k, v in combined.items() if k not in critic_keys}
+            critic_metrics = {k: combined[k] for k in critic_metrics}
+            shares_of_rank = {k: v for k, v in combined.items() if k not in critic_metrics}
             learn_seconds = max(g[1] for g in gathered)
-        metrics.update(shares)
+        metrics.update(critic_metrics)
+        if self.critic is not None:
+            metrics["critic_grad_norm"] = critic_info["grad_norm"]
+        metrics.update(shares_of_rank)
         metrics.update(step_info)
         learn_tokens = int(exp.attention_mask.sum()) * alg.epochs
         metrics["learn_seconds"] = learn_seconds
         metrics["learner_tokens_per_s"] = learn_tokens / max(metrics["learn_seconds"], 1e-9)
-        metrics["response_length_mean"] = float(lengths.float().mean())
-        metrics["response_length_max"] = int(lengths.max())
+        metrics["response_length_mean"] = float(exp.lengths.float().mean())
+        metrics["response_length_max"] = int(exp.lengths.max())
         metrics["truncation_rate"] = float(exp.truncated.float().mean())
         return metrics
+
+    def _plan(self, exp: Experience) -> list[_MiniBatch]:
+        """The step's mini-batches: ``algorithm.mini_batches`` runs of whole prompt groups, as even
+        as the batch allows (empty ones dropped), each with this rank's micro-batches."""
+        ids = exp.group_ids.unique().tolist()
+        parts = self.cfg.algorithm.mini_batches
+        plan = []
+        for m in range(parts):
+            groups = set(ids[len(ids) * m // parts : len(ids) * (m + 1) // parts])
+            if not groups:
+                continue
+            per_rank = [_micro_batches(rank_rows(exp.group_ids, r, self.world_size, groups), self.cfg.learner.micro_batch_size)
+                        for r in range(self.world_size)]
+            micro, live = equal_counts(per_rank, self.rank)
+            plan.append(_MiniBatch(rows=[i for i, g in enumerate(exp.group_ids.tolist()) if g in groups], micro=micro, live=live))
+        return plan
+
+    def _no_grad_passes(self, exp: Experience, plan: list[_MiniBatch]) -> tuple[torch.Tensor | None, ...]:
+        """``(old logprobs, reference logprobs, critic values)`` of the whole batch, each ``[B, T-1]``
+        or None when the algorithm does not need it, computed before any optimizer step of this
+        update (so the old logprobs are the sampling-time policy's). Each rank fills its own rows;
+        :func:`assemble_rows` completes them on every rank."""
+        shape = exp.response_mask.shape
+        old = torch.zeros(shape) if self.needs.old_logprobs else None
+        ref = torch.zeros(shape) if self.needs.reference else None
+        values = torch.zeros(shape) if self.needs.critic else None
+        if old is None and ref is None and values is None:
+            return None, None, None
+        temperature, device = self.cfg.rollout.temperature, self.learner.device
+        with torch.no_grad():
+            for mini in plan:
+                for rows, live in zip(mini.micro, mini.live):
+                    sub = exp.select(rows)
+                    width = sub.response_mask.shape[1]
+                    # Padding micro-batches run through the learners too (ZeRO-3 forwards are collective); their results are dropped.
+                    out = [(old, _logprobs(self.learner, sub, temperature, False, device)[0]) if old is not None else None,
+                           (ref, _logprobs(self.ref, sub, temperature, False, device)[0]) if ref is not None and live else None,
+                           (values, self.critic.values(sub, grad=False)) if values is not None else None]
+                    for full, part in filter(None, out):
+                        if live:
+                            full[rows, :width] = part.cpu()
+        assemble_rows([old, ref, values], self.world_size)
+        return old, ref, values
+
+    def _accumulate(self, exp: Experience, step: StepExperience, mini: _MiniBatch, old_lp: torch.Tensor | None,
+                    ref_lp: torch.Tensor | None, values: torch.Tensor | None) -> tuple[list[dict], list[dict]]:
+        """Forward and backward over this rank's micro-batches of one mini-batch (one optimizer
+        step), each loss normalised by the mini-batch's totals over every rank (the loss contract)."""
+        cfg, alg = self.cfg, self.cfg.algorithm
+        device = self.learner.device
+        scale = LossScale.of(step.mask[mini.rows], max_len=cfg.rollout.max_tokens)
+        loss_metrics, value_metrics = [], []
+        for i, (rows, live) in enumerate(zip(mini.micro, mini.live)):
+            sub = exp.select(rows)
+            width = sub.response_mask.shape[1]
+            mask = step.mask[rows][:, :width].to(device) * (1.0 if live else 0.0)
+            logprobs, entropy = _logprobs(self.learner, sub, cfg.rollout.temperature, True, device)
+            if alg.loss.entropy_coef == 0:
+                entropy = entropy.detach()
+            out = compute_policy_loss(LossInput(
+                logprobs=logprobs,
+                mask=mask,
+                # without a separate pass the policy has not moved since sampling: the live logprobs are the old ones
+                old_logprobs=old_lp[rows][:, :width].to(device) if old_lp is not None else logprobs.detach(),
+                advantages=step.advantages.advantages[rows][:, :width].to(device),
+                ref_logprobs=ref_lp[rows][:, :width].to(device) if ref_lp is not None else None,
+                generator_logprobs=sub.generator_logprobs.to(device),
+                entropy=entropy,
+            ), scale, alg.loss)
+            last = i == len(mini.micro) - 1
+            self.learner.backward(out.loss, last=last)
+            loss_metrics.append(out.metrics)
+            if self.critic is not None:
+                vout = value_loss(ValueLossInput(values=self.critic.values(sub, grad=True), old_values=values[rows][:, :width].to(device),
+                                                 returns=step.advantages.returns[rows][:, :width].to(device), mask=mask), scale, alg.critic.loss)
+                self.critic.learner.backward(vout.loss, last=last)
+                value_metrics.append(vout.metrics)
+        return loss_metrics, value_metrics
 
     # ---------------------------------------------------------------- evaluation
 
@@ -578,7 +521,7 @@ class Trainer:
                                                             max_tokens=self.cfg.rollout.max_tokens),
                                              seed=12345, prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
                 out["sampled"] = accuracy(sampled)
-        return _from_rank0(out, self.world_size)
+        return from_rank0(out, self.world_size)
 
     def periodic_eval(self) -> dict[str, float]:
         """pass@k / maj@k / greedy on the held-out problems, with rlvr eval's estimators (logged as eval/...); rank 0 computes."""
@@ -590,7 +533,7 @@ class Trainer:
             sampling = SamplingConfig(n=max(1, self.cfg.eval.samples), temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
             out = evaluate_in_training(self.generator, self.pool, self.tokenizer, self.eval_problems, self.template, sampling,
                                        dataset=self.cfg.eval.dataset.name, prompts_per_chunk=r.prompts_per_chunk)
-        return _from_rank0(out, self.world_size)
+        return from_rank0(out, self.world_size)
 
     # ---------------------------------------------------------------- the loop
 
@@ -614,7 +557,7 @@ class Trainer:
 
     def save(self, step: int) -> None:
         # Each rank's data position and RNG state; rank 0 writes the state file.
-        cursors, rngs = zip(*_all_gather((self.state.get("cursor", 0), _rng_state()), self.world_size))
+        cursors, rngs = zip(*all_gather((self.state.get("cursor", 0), _rng_state()), self.world_size))
         state = {**self.state, "rng": list(rngs)}
         if self.world_size > 1:
             state.update(cursor=sum(cursors), rank_cursors=list(cursors))
@@ -636,7 +579,7 @@ class Trainer:
         from rlvr.generation.weight_sync import fingerprint
 
         mine = [fingerprint(t) for _, t in self.learner.named_full_parameters()]
-        if any(other != mine for other in _all_gather(mine, self.world_size)):
+        if any(other != mine for other in all_gather(mine, self.world_size)):
             raise RuntimeError("data-parallel replicas diverged: the learners' weights differ between ranks")
 
     def train(self) -> dict[str, Any]:
@@ -679,7 +622,7 @@ class Trainer:
                         bar.write(f"step {step + 1}: every group had equal rewards after refills; no update")
                     if self.generator_version == self.policy_version:
                         self.generator_version += 1  # the weights did not change: the generator still holds them
-                    self.learner.step_count += cfg.algorithm.epochs
+                    self.learner.step_count += cfg.algorithm.optimizer_steps_per_update
                     metrics["skipped_update"] = 1
                 if self.pipeline.must_sync(self.generator_version, self.policy_version):
                     self.pipeline.drain()  # never replace weights under a running generation
@@ -695,7 +638,7 @@ class Trainer:
                 bar.set_postfix(acc=f"{metrics['accuracy']:.2f}", zero_var=f"{metrics['zero_variance_frac']:.2f}", s=f"{metrics['step_seconds']:.2f}")
                 out_of_time = cfg.schedule.max_seconds > 0 and time.time() - t_loop >= cfg.schedule.max_seconds
                 # Every rank must agree to stop (the others would wait in a collective forever).
-                out_of_time = bool(_from_rank0(out_of_time, self.world_size))
+                out_of_time = bool(from_rank0(out_of_time, self.world_size))
                 if self._saves_after(step) or out_of_time:
                     self._current_generator()  # the next batch comes from the saved weights, as after a resume
                     self.save(step)

@@ -32,6 +32,7 @@ from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_l
 from rlvr.training.checkpoint import CheckpointManager
 from rlvr.config import field, section
 from rlvr.io import staged_dir
+from rlvr.training.distributed import sum_over_ranks
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
 from rlvr.data.lm import MicroBatch
 from rlvr.models.load import ModelConfig, count_parameters, load_model
@@ -160,8 +161,8 @@ def _train(task: SupervisedTask, run: RunDir, full_config: Any, schedule: Schedu
             dt = time.time() - t0
             tokens = int(sum(int(mb.attention_mask.sum()) for mb in mbs))
             # Each rank's loss is its share of the global mean: the sum over ranks is the step's loss.
-            loss_value = _sum_over_ranks(reduce_metrics(metrics_list).get("loss", float("nan")), learner.world_size)
-            tokens = int(_sum_over_ranks(tokens, learner.world_size))
+            loss_value = sum_over_ranks(reduce_metrics(metrics_list).get("loss", float("nan")), learner.world_size)
+            tokens = int(sum_over_ranks(tokens, learner.world_size))
             row = {"loss": loss_value, **info, "tokens_per_s": tokens / max(dt, 1e-9), "step_seconds": dt}
             bar.update(1)
             bar.set_postfix(loss=f"{row['loss']:.3f}", tok_s=f"{row['tokens_per_s']:.0f}")
@@ -196,16 +197,6 @@ def _train(task: SupervisedTask, run: RunDir, full_config: Any, schedule: Schedu
         run.write_json("summary.json", summary)
         print(f"rlvr {task.name}: final model -> {final}")
     return final
-
-
-def _sum_over_ranks(value: float, world_size: int) -> float:
-    if world_size == 1:
-        return value
-    import torch.distributed as dist
-
-    t = torch.tensor([float(value)], dtype=torch.float64)
-    dist.all_reduce(t)
-    return float(t[0])
 
 
 def shard(indices: list[int], rank: int, world_size: int) -> list[int]:
