@@ -1,17 +1,17 @@
 """One run of a training stage, start to finish: ``rlvr train``, ``rlvr sft`` and ``rlvr pretrain``.
 
-    run = Run(name, cfg.run, cfg)        lock the directory, write config.yaml, find the checkpoint to resume
-    stage = ...                          the stage builds its learner (from run.resume_from) and calls run.restore
-    run_stage(run, stage, Budget(steps, max_seconds)):
-        stage.start(step)                headline, evaluation before training
+    run = Run(name, cfg.run, cfg)       lock the directory, write config.yaml, find the checkpoint to resume
+    stage = ...                         builds its learner (on run.resume_from's weights), state = run.restore(learner)
+    run_stage(run, stage, steps, max_seconds):
+        stage.start(step)               headline, evaluation before training
         until a budget is spent (steps, or seconds: whichever ends first; every rank follows rank 0):
-            metrics = stage.step(...)    one step (metrics["step_seconds"] is its wall time)
-            stage.scheduled_eval(step, last)   periodic evaluation, at the stage's own cadence
-            log every run.log_every steps and at the last
-            progress bar                 its total and ETA follow the budget that binds
-            checkpoint every run.save_every steps and at the last (stage.state_for_checkpoint())
-        stage.finish(...)                evaluation after training, the summary's stage-specific keys
-        final/                           stage.final_weights() or the learner's weights, published atomically
+            stage.step(...)             one step's metrics (+ step_seconds, its wall time)
+            stage.scheduled_eval(...)   periodic evaluation, at the stage's own cadence
+            log                         every run.log_every steps, and the last step
+            progress bar                its total and time left follow the budget that binds
+            checkpoint                  every run.save_every steps, and the last (stage.state_for_checkpoint())
+        stage.finish(...)               evaluation after training; the summary's stage-specific keys
+        final/                          stage.final_weights() or the learner's weights, published atomically
         <name>_curves.png, summary.json
 
 A stage supplies only what differs (:class:`Stage`); the run directory, checkpoints, resume point,
