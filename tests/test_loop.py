@@ -26,6 +26,7 @@ def _bar(steps: int, seconds: float) -> tuple[FakeClock, Progress]:
 def test_the_bar_follows_the_time_budget_when_it_ends_the_run_first():
     # The README's default run: 1000 steps and 480 s; at 2.4 s a step the steps would take 40 minutes.
     clock, progress = _bar(1000, 480)
+    assert "1000 steps or 480s, whichever ends first" in progress.bar.desc  # nothing timed yet
     clock.now += 24.0
     est = progress.advance(10, {"acc": "0.50"})
     assert (est.binds, est.end_step, est.remaining_seconds) == ("time", 200, 456.0)  # 10 + ceil(456 / 2.4)

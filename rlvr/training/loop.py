@@ -153,8 +153,8 @@ class Progress:
 
         self.name, self.budget, self.start = name, budget, start
         # The time left is ours (tqdm's would assume the steps budget): shown in the postfix.
-        self.bar = tqdm(total=budget.steps, initial=start, desc=name, disable=not enabled, dynamic_ncols=True, unit="step", file=file,
-                        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+        self.bar = tqdm(total=budget.steps, initial=start, desc=self.label(budget.estimate(start, start, 0.0)), disable=not enabled,
+                        dynamic_ncols=True, unit="step", file=file, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
 
     def advance(self, step: int, postfix: dict[str, str]) -> Estimate:
         from tqdm.auto import tqdm
@@ -170,6 +170,8 @@ class Progress:
     def label(self, est: Estimate) -> str:
         if not self.budget.seconds:
             return self.name
+        if est.remaining_seconds is None:  # no step timed yet
+            return f"{self.name} ({self.budget.steps} steps or {self.budget.seconds:.0f}s, whichever ends first)"
         if est.binds == "time":
             return f"{self.name} (~{est.end_step} steps: the {self.budget.seconds:.0f}s budget binds)"
         return f"{self.name} ({self.budget.steps} steps, within {self.budget.seconds:.0f}s)"
