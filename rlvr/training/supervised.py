@@ -5,7 +5,8 @@ negative log-likelihood over *all target tokens of the step* (the ``sft`` loss o
 :mod:`rlvr.algorithms.losses` with ``token_mean`` aggregation and the step's global
 :class:`~rlvr.algorithms.aggregation.LossScale`), so the micro-batch split never changes the
 objective. Stages differ only in how they build batches and what they evaluate; both pass a
-:class:`SupervisedTask`.
+:class:`SupervisedTask`, which :class:`SupervisedStage` runs in the loop every stage shares
+(:mod:`rlvr.training.loop`).
 
 Checkpoints are written every ``run.save_every`` steps and at the end; ``--resume`` continues from
 the newest one with the same data order (batches are a function of seed and step). When the task's
