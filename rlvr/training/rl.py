@@ -51,6 +51,7 @@ import os
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -62,12 +63,10 @@ from rlvr.algorithms.losses import LossInput, compute_policy_loss
 from rlvr.algorithms.sampling import dynamic_sampling_mask
 from rlvr.algorithms.value import ValueLossInput, value_loss
 from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
-from rlvr.training.checkpoint import CheckpointManager
 from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import ConfigError, RlvrError
 from rlvr.rollout.experience import Experience, StepExperience, algorithm_needs, build_experience, make_experience
-from rlvr.io import staged_dir
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
 from rlvr.training.critic import Critic
 from rlvr.training.distributed import RANK_SEED_STRIDE, all_gather, assemble_rows, equal_counts, from_rank0, rank_rows
@@ -76,7 +75,8 @@ from rlvr.models.load import count_parameters, load_model, load_tokenizer, resol
 from rlvr.prompts import get_template
 from rlvr.rollout.rewards import RewardConfig, assign_rewards
 from rlvr.rollout.sample import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
-from rlvr.training.run import MetricsLogger, RunConfig, RunDir, plot_curves
+from rlvr.training.loop import Run, note, run_stage
+from rlvr.training.run import RunConfig
 
 def _train_data() -> DatasetConfig:
     return DatasetConfig(name="arith", split="train", options={"level": "hard"})
@@ -245,7 +245,7 @@ class Trainer:
         # this config, or neither reruns nor resumes could match.
         torch.manual_seed(cfg.run.seed)
         # The launcher's rank is known before the process group exists: only rank 0 writes (and locks) the run directory.
-        self.run = RunDir(cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
+        self.run = Run(self.name, cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
         try:
             self._build(cfg)
         except BaseException:
@@ -255,13 +255,12 @@ class Trainer:
     def _build(self, cfg: TrainConfig) -> None:
         from rlvr.verifiers import VerifierPool
 
-        self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints, is_main=self.run.is_main)
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
         self.train_problems = load_problems(cfg.data)
         self.eval_problems = load_problems(cfg.eval.dataset)[: cfg.eval.num_problems] if (cfg.eval.before_after or cfg.eval.every) else []
         check_prompts_fit(self.train_problems + self.eval_problems, self.template, self.tokenizer, cfg.rollout.max_tokens, cfg.generator, cfg.model.path)
-        resume_from = self.run.resume_point(self.ckpts)
+        resume_from = self.run.resume_from
         self.state: dict[str, Any] = {}
         policy_path = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
         # LoRA trains adapters on the untouched base: a checkpoint's merged weights are for the
@@ -279,10 +278,8 @@ class Trainer:
         # the last batch trained on, which is what a checkpoint records.
         self.cursor = 0
         if resume_from:
-            self.state = self.ckpts.load(resume_from, self.learner)
+            self.state = self.run.restore(self.learner)
             self.cursor = self._restore(self.state)
-            if self.learner.is_main:
-                print(f"rlvr train: resumed from {resume_from} (step {self.state['step']})")
         self.needs = algorithm_needs(cfg.algorithm)
         self.ref = load_model(resolve_model_path(cfg.model.path), cfg.model.dtype).to(self.learner.device).eval() if self.needs.reference else None
         self.critic = (Critic(cfg.algorithm.critic, cfg.model.path, cfg.learner, cfg.optim, cfg.optimizer_steps, resume_from)
@@ -550,18 +547,15 @@ class Trainer:
         self.pipeline.drain()
         return self.sync() if self.generator_version < self.policy_version else {}
 
-    def _saves_after(self, step: int) -> bool:
-        """Whether trainer step ``step`` (1-based) ends with a checkpoint (the last one always does)."""
-        every = self.cfg.run.save_every
-        return bool(every and step % every == 0) or step >= self.cfg.schedule.steps
-
-    def save(self, step: int) -> None:
-        # Each rank's data position and RNG state; rank 0 writes the state file.
+    def state_for_checkpoint(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Each rank's data position and RNG state, and the critic. The generator is brought up to
+        the saved weights first: the next batch comes from them, as after a resume."""
+        self._current_generator()
         cursors, rngs = zip(*all_gather((self.state.get("cursor", 0), _rng_state()), self.world_size))
         state = {**self.state, "rng": list(rngs)}
         if self.world_size > 1:
             state.update(cursor=sum(cursors), rank_cursors=list(cursors))
-        self.ckpts.save(step, self.learner, self.tokenizer, state, {"critic": self.critic.learner} if self.critic is not None else None)
+        return state, {"critic": self.critic.learner} if self.critic is not None else None
 
     def _restore(self, state: dict[str, Any]) -> int:
         """This rank's data position from a checkpoint's trainer state."""
@@ -582,15 +576,21 @@ class Trainer:
         if any(other != mine for other in all_gather(mine, self.world_size)):
             raise RuntimeError("data-parallel replicas diverged: the learners' weights differ between ranks")
 
-    def train(self) -> dict[str, Any]:
-        from tqdm.auto import tqdm
+    # ---------------------------------------------------------------- the stage (see rlvr.training.loop)
 
+    name = "train"
+
+    @property
+    def plot_keys(self) -> list[str]:
+        return ["reward_mean", "accuracy", f"eval/{self.cfg.eval.dataset.name}/greedy", "response_length_mean"]
+
+    def train(self) -> dict[str, Any]:
+        return run_stage(self.run, self, self.cfg.schedule.steps, self.cfg.schedule.max_seconds)
+
+    def start(self, step: int) -> None:
         cfg = self.cfg
         main = self.learner.is_main
-        start = self.state.get("step", 0)  # trainer steps; the learner counts optimizer steps
-        logger = MetricsLogger(self.run, resume_step=start, config=cfg)
-        t_start = time.time()
-        if start == 0 and main:
+        if step == 0 and main:
             print(f"rlvr train: {cfg.model.path} ({count_parameters(self.learner.model) / 1e6:.2f}M parameters), "
                   f"{len(self.train_problems)} training problems, {cfg.rollout.prompts_per_step} prompts x {cfg.rollout.n} samples per step "
                   f"over {self.world_size} rank(s) -> {self.run.path}")
@@ -600,72 +600,59 @@ class Trainer:
             if main:
                 print(f"rlvr train: held-out pass@1 before: greedy {_mean(before['greedy']):.3f}"
                       + (f", sampled {_mean(before['sampled']):.3f}" if "sampled" in before else ""))
-        t_loop = time.time()
-        bar = tqdm(total=cfg.schedule.steps, initial=start, desc="train", disable=not (cfg.run.progress and main), dynamic_ncols=True)
-        step = start
-        try:
-            while step < cfg.schedule.steps:
-                t0 = time.time()
-                # A checkpoint is a synchronisation point of the rollout pipeline: no batch generated
-                # before it is trained on after it (a resumed run could not regenerate it).
-                batch = self.pipeline.take(step, self.generator_version, prefetch=not self._saves_after(step + 1))
-                self.state["cursor"] = batch.cursor
-                groups, prompt_ids, metrics = self._global_batch(batch)
-                if groups:
-                    exp = build_experience(groups, prompt_ids, list(range(len(groups))), self.tokenizer.eos_token_id,
-                                           self.tokenizer.pad_token_id, cfg.algorithm.mask_truncated)
-                    metrics.update(self.update(exp))
-                else:
-                    # Every group had equal rewards even after refills: no signal, so no update; the
-                    # step still counts (schedule, logging, checkpoints) so the run cannot stall.
-                    if main:
-                        bar.write(f"step {step + 1}: every group had equal rewards after refills; no update")
-                    if self.generator_version == self.policy_version:
-                        self.generator_version += 1  # the weights did not change: the generator still holds them
-                    self.learner.step_count += cfg.algorithm.optimizer_steps_per_update
-                    metrics["skipped_update"] = 1
-                if self.pipeline.must_sync(self.generator_version, self.policy_version):
-                    self.pipeline.drain()  # never replace weights under a running generation
-                    metrics.update(self.sync())
-                step += 1
-                metrics["step_seconds"] = time.time() - t0
-                if cfg.eval.every and step % cfg.eval.every == 0 and step < cfg.schedule.steps:
-                    metrics.update(self._current_generator())
-                    metrics.update(self.periodic_eval())
-                if step % cfg.run.log_every == 0 or step == cfg.schedule.steps:
-                    logger.log(step, metrics)
-                bar.update(1)
-                bar.set_postfix(acc=f"{metrics['accuracy']:.2f}", zero_var=f"{metrics['zero_variance_frac']:.2f}", s=f"{metrics['step_seconds']:.2f}")
-                out_of_time = cfg.schedule.max_seconds > 0 and time.time() - t_loop >= cfg.schedule.max_seconds
-                # Every rank must agree to stop (the others would wait in a collective forever).
-                out_of_time = bool(from_rank0(out_of_time, self.world_size))
-                if self._saves_after(step) or out_of_time:
-                    self._current_generator()  # the next batch comes from the saved weights, as after a resume
-                    self.save(step)
-                if out_of_time:
-                    if main:
-                        bar.write(f"rlvr train: time budget of {cfg.schedule.max_seconds:.0f}s reached at step {step}")
-                    break
-        finally:
-            bar.close()
-            logger.close()
-            self.pipeline.close()
-        rl_seconds = time.time() - t_loop
-        summary: dict[str, Any] = {"steps": step, "seconds": round(time.time() - t_start, 1), "rl_seconds": round(rl_seconds, 1),
-                                   "world_size": self.world_size}
+
+    def step(self, step: int, checkpoint_after: bool) -> dict[str, Any]:
+        """One trainer step: a batch of scored groups, the update on it, and the weight sync it calls for."""
+        cfg = self.cfg
+        # A checkpoint is a synchronisation point of the rollout pipeline: no batch generated
+        # before it is trained on after it (a resumed run could not regenerate it).
+        batch = self.pipeline.take(step, self.generator_version, prefetch=not checkpoint_after)
+        self.state["cursor"] = batch.cursor
+        groups, prompt_ids, metrics = self._global_batch(batch)
+        if groups:
+            exp = build_experience(groups, prompt_ids, list(range(len(groups))), self.tokenizer.eos_token_id,
+                                   self.tokenizer.pad_token_id, cfg.algorithm.mask_truncated)
+            metrics.update(self.update(exp))
+        else:
+            # Every group had equal rewards even after refills: no signal, so no update; the
+            # step still counts (schedule, logging, checkpoints) so the run cannot stall.
+            if self.learner.is_main:
+                note(f"step {step + 1}: every group had equal rewards after refills; no update")
+            if self.generator_version == self.policy_version:
+                self.generator_version += 1  # the weights did not change: the generator still holds them
+            self.learner.step_count += cfg.algorithm.optimizer_steps_per_update
+            metrics["skipped_update"] = 1
+        if self.pipeline.must_sync(self.generator_version, self.policy_version):
+            self.pipeline.drain()  # never replace weights under a running generation
+            metrics.update(self.sync())
+        return metrics
+
+    def scheduled_eval(self, step: int, last: bool) -> dict[str, Any]:
+        """Every eval.every steps, but not after the last one (the evaluation after training follows)."""
+        every = self.cfg.eval.every
+        if not (every and step % every == 0 and step < self.cfg.schedule.steps):
+            return {}
+        metrics = self._current_generator()
+        metrics.update(self.periodic_eval())
+        return metrics
+
+    def postfix(self, metrics: dict[str, Any]) -> dict[str, str]:
+        return {"acc": f"{metrics['accuracy']:.2f}", "zero_var": f"{metrics['zero_variance_frac']:.2f}", "s": f"{metrics['step_seconds']:.2f}"}
+
+    def finish(self, step: int, loop_seconds: float) -> dict[str, Any]:
+        """The data-parallel replica check and the held-out evaluation after training."""
+        self.pipeline.close()
+        summary: dict[str, Any] = {"rl_seconds": round(loop_seconds, 1), "world_size": self.world_size}
         if self.world_size > 1:
             self._check_replicas()
             summary["replicas_identical"] = True
-        if cfg.eval.before_after:
+        if self.cfg.eval.before_after:
             self._current_generator()
             summary.update(self._before_after(step))
-        with staged_dir(self.run.path / "final", publish=main) as final:
-            self.learner.save_model(final, self.tokenizer)  # every rank joins the gather
-        if main:
-            plot_curves(self.run.path / "metrics.jsonl", self.run.path / "train_curves.png",
-                        ["reward_mean", "accuracy", f"eval/{cfg.eval.dataset.name}/greedy", "response_length_mean"], "rlvr train", smooth=10)
-            self.run.write_json("summary.json", summary)
         return summary
+
+    def final_weights(self) -> Path | None:
+        return None  # the weights of the last step
 
     def _before_after(self, step: int) -> dict[str, Any]:
         from rlvr.eval.bootstrap import paired_bootstrap_diff

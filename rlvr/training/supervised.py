@@ -5,7 +5,8 @@ negative log-likelihood over *all target tokens of the step* (the ``sft`` loss o
 :mod:`rlvr.algorithms.losses` with ``token_mean`` aggregation and the step's global
 :class:`~rlvr.algorithms.aggregation.LossScale`), so the micro-batch split never changes the
 objective. Stages differ only in how they build batches and what they evaluate; both pass a
-:class:`SupervisedTask`.
+:class:`SupervisedTask`, which :class:`SupervisedStage` runs in the loop every stage shares
+(:mod:`rlvr.training.loop`).
 
 Checkpoints are written every ``run.save_every`` steps and at the end; ``--resume`` continues from
 the newest one with the same data order (batches are a function of seed and step). When the task's
@@ -17,7 +18,6 @@ the score, not by time.
 from __future__ import annotations
 
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,14 +29,14 @@ import torch
 from rlvr.algorithms.aggregation import LossScale, reduce_metrics
 from rlvr.algorithms.logprobs import logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
-from rlvr.training.checkpoint import CheckpointManager
 from rlvr.config import field, section
 from rlvr.io import staged_dir
 from rlvr.training.distributed import sum_over_ranks
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
 from rlvr.data.lm import MicroBatch
 from rlvr.models.load import ModelConfig, count_parameters, load_model
-from rlvr.training.run import MetricsLogger, RunConfig, RunDir, plot_curves
+from rlvr.training.loop import Run, note, run_stage
+from rlvr.training.run import RunConfig
 
 
 @dataclass
@@ -101,110 +101,85 @@ def train_supervised(
     tokenizer,
 ) -> Path:
     """Train, checkpoint, evaluate; return the path of the final model directory."""
-    run = RunDir(run_cfg, full_config)
+    run = Run(task.name, run_cfg, full_config)
     try:
-        return _train(task, run, full_config, schedule, learner_cfg, optim_cfg, model_factory, tokenizer)
+        model = load_model(str(run.resume_from / "model")) if run.resume_from else model_factory()
+        learner = build_learner(model, learner_cfg, optim_cfg, total_steps=schedule.steps)
+        stage = SupervisedStage(task, run, schedule, learner, tokenizer, run.restore(learner))
+        run_stage(run, stage, schedule.steps, schedule.max_seconds)
+        return run.path / "final"
     finally:
         run.close()
 
 
-def _train(task: SupervisedTask, run: RunDir, full_config: Any, schedule: ScheduleConfig, learner_cfg: LearnerConfig,
-           optim_cfg: OptimConfig, model_factory: Callable[[], Any], tokenizer) -> Path:
-    from tqdm.auto import tqdm
+class SupervisedStage:
+    """A :class:`SupervisedTask` as a stage of :func:`rlvr.training.loop.run_stage`."""
 
-    run_cfg = run.cfg
-    ckpts = CheckpointManager(run.checkpoints, keep=run_cfg.keep_checkpoints, is_main=run.is_main)
-    resume_from = run.resume_point(ckpts)
-    model = load_model(str(resume_from / "model")) if resume_from else model_factory()
-    learner = build_learner(model, learner_cfg, optim_cfg, total_steps=schedule.steps)
-    state: dict[str, Any] = {}
-    if resume_from:
-        state = ckpts.load(resume_from, learner)
-        print(f"rlvr {task.name}: resumed from {resume_from} (step {learner.step_count})")
-    start = learner.step_count
-    best_score = state.get("best_score", -math.inf)
-    logger = MetricsLogger(run, resume_step=start, config=full_config)
-    if learner.is_main and start == 0:
-        print(f"rlvr {task.name}: {count_parameters(learner.model) / 1e6:.2f}M parameters, {task.num_examples} examples, "
-              f"{schedule.steps} steps x {schedule.batch_size} sequences -> {run.path}")
+    def __init__(self, task: SupervisedTask, run: Run, schedule: ScheduleConfig, learner: Learner, tokenizer, state: dict[str, Any]):
+        self.task, self.run, self.schedule, self.learner, self.tokenizer = task, run, schedule, learner, tokenizer
+        self.name, self.plot_keys = task.name, task.plot_keys
+        self.best_score = state.get("best_score", -math.inf)
 
-    def checkpoint(step: int) -> None:
-        ckpts.save(step, learner, tokenizer, {"best_score": best_score})
+    def start(self, step: int) -> None:
+        if self.learner.is_main and step == 0:
+            print(f"rlvr {self.name}: {count_parameters(self.learner.model) / 1e6:.2f}M parameters, {self.task.num_examples} examples, "
+                  f"{self.schedule.steps} steps x {self.schedule.batch_size} sequences -> {self.run.path}")
 
-    def evaluate(step: int) -> dict[str, float]:
-        nonlocal best_score
-        metrics = task.evaluate(learner, step)
+    def step(self, step: int, checkpoint_after: bool) -> dict[str, Any]:
+        """One optimizer step on ``batch_size`` sequences, the loss normalised over all of them."""
+        learner = self.learner
+        t0 = time.time()
+        mbs = self.task.batch(step, self.schedule.batch_size, learner.rank, learner.world_size)
+        scale = LossScale.total(LossScale.of(mb.loss_mask) for mb in mbs)
+        if learner.world_size > 1:
+            scale = scale.all_reduce()
+        metrics_list = []
+        for i, mb in enumerate(mbs):
+            loss, m = _micro_loss(learner, mb, scale)
+            learner.backward(loss, last=i == len(mbs) - 1)
+            metrics_list.append(m)
+        info = learner.step()
+        dt = time.time() - t0
+        tokens = int(sum(int(mb.attention_mask.sum()) for mb in mbs))
+        # Each rank's loss is its share of the global mean: the sum over ranks is the step's loss.
+        loss_value = sum_over_ranks(reduce_metrics(metrics_list).get("loss", float("nan")), learner.world_size)
+        tokens = int(sum_over_ranks(tokens, learner.world_size))
+        return {"loss": loss_value, **info, "tokens_per_s": tokens / max(dt, 1e-9)}
+
+    def scheduled_eval(self, step: int, last: bool) -> dict[str, Any]:
+        """Every schedule.eval_every steps and after the last; a new best ``score`` is kept in best/."""
+        if not ((self.schedule.eval_every and step % self.schedule.eval_every == 0) or last):
+            return {}
+        metrics = self.task.evaluate(self.learner, step)
         score = metrics.get("score")
-        if score is not None and score > best_score:
-            best_score = score
-            with staged_dir(run.path / "best", publish=learner.is_main) as best:
-                learner.save_model(best, tokenizer)
+        if score is not None and score > self.best_score:
+            self.best_score = score
+            with staged_dir(self.run.path / "best", publish=self.learner.is_main) as best:
+                self.learner.save_model(best, self.tokenizer)
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.startswith(("val_", "score")))
+        if shown and self.learner.is_main:
+            note(f"step {step}: {shown}")
         return metrics
 
-    t_start = time.time()
-    bar = tqdm(total=schedule.steps, initial=start, desc=task.name, disable=not (run_cfg.progress and learner.is_main), dynamic_ncols=True)
-    step = start
-    try:
-        while step < schedule.steps:
-            t0 = time.time()
-            mbs = task.batch(step, schedule.batch_size, learner.rank, learner.world_size)
-            scale = LossScale.total(LossScale.of(mb.loss_mask) for mb in mbs)
-            if learner.world_size > 1:
-                scale = scale.all_reduce()
-            metrics_list = []
-            for i, mb in enumerate(mbs):
-                loss, m = _micro_loss(learner, mb, scale)
-                learner.backward(loss, last=i == len(mbs) - 1)
-                metrics_list.append(m)
-            info = learner.step()
-            step += 1
-            dt = time.time() - t0
-            tokens = int(sum(int(mb.attention_mask.sum()) for mb in mbs))
-            # Each rank's loss is its share of the global mean: the sum over ranks is the step's loss.
-            loss_value = sum_over_ranks(reduce_metrics(metrics_list).get("loss", float("nan")), learner.world_size)
-            tokens = int(sum_over_ranks(tokens, learner.world_size))
-            row = {"loss": loss_value, **info, "tokens_per_s": tokens / max(dt, 1e-9), "step_seconds": dt}
-            bar.update(1)
-            bar.set_postfix(loss=f"{row['loss']:.3f}", tok_s=f"{row['tokens_per_s']:.0f}")
-            out_of_time = schedule.max_seconds > 0 and time.time() - t_start >= schedule.max_seconds
-            if (schedule.eval_every and step % schedule.eval_every == 0) or step == schedule.steps or out_of_time:
-                row.update(evaluate(step))
-                if learner.is_main:
-                    bar.write(f"step {step}: " + ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k.startswith(("val_", "score", "loss"))))
-            if step % run_cfg.log_every == 0 or step == schedule.steps:
-                logger.log(step, row)
-            if (run_cfg.save_every and step % run_cfg.save_every == 0) or step == schedule.steps or out_of_time:
-                checkpoint(step)
-            if out_of_time:
-                if learner.is_main:
-                    bar.write(f"rlvr {task.name}: time budget of {schedule.max_seconds:.0f}s reached at step {step}")
-                break
-    finally:
-        bar.close()
-        logger.close()
-    final = run.path / "final"
-    has_best = (run.path / "best").is_dir()
-    if not has_best:
-        with staged_dir(final, publish=learner.is_main) as staged:
-            learner.save_model(staged, tokenizer)  # every rank joins the ZeRO-3 gather
-    if learner.is_main:
-        if has_best:
-            _copy_dir(run.path / "best", final)
-        plot_curves(run.path / "metrics.jsonl", run.path / f"{task.name}_curves.png", task.plot_keys, f"rlvr {task.name}", smooth=10)
-        summary = {"steps": step, "seconds": round(time.time() - t_start, 1), "final_model": str(final)}
-        if best_score != -math.inf:
-            summary["best_score"] = best_score
-        run.write_json("summary.json", summary)
-        print(f"rlvr {task.name}: final model -> {final}")
-    return final
+    def postfix(self, metrics: dict[str, Any]) -> dict[str, str]:
+        return {"loss": f"{metrics['loss']:.3f}", "tok_s": f"{metrics['tokens_per_s']:.0f}"}
+
+    def state_for_checkpoint(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        return {"best_score": self.best_score}, None
+
+    def finish(self, step: int, loop_seconds: float) -> dict[str, Any]:
+        out: dict[str, Any] = {"final_model": str(self.run.path / "final")}
+        if self.best_score != -math.inf:
+            out["best_score"] = self.best_score
+        return out
+
+    def final_weights(self) -> Path | None:
+        """The best-scoring weights when the evaluation scores (accuracy can jump late: chosen by score, not time)."""
+        best = self.run.path / "best"
+        return best if best.is_dir() else None
 
 
 def shard(indices: list[int], rank: int, world_size: int) -> list[int]:
     """This rank's share of a step's examples (every rank gets the same count when it divides)."""
     return indices[rank::world_size]
 
-
-def _copy_dir(src: Path, dst: Path) -> None:
-    with staged_dir(dst) as staged:
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(src, staged)
