@@ -230,3 +230,69 @@ def test_evaluate_in_training_returns_flat_metrics(tiny_model_dir, dataset):
     assert metrics["eval/sums/pass@1"] == pytest.approx(metrics["eval/sums/avg@n"])
     assert 0 <= metrics["eval/sums/pass@1"] <= metrics["eval/sums/pass@4"] <= 1
     assert 0 < metrics["eval/sums/length_mean"] <= 8
+
+
+# ----------------------------------------------------------------------------- fail fast, maj@k off, resume
+
+
+def _hf_cfg(dataset: Path, out: Path, *models: str, extra: tuple[str, ...] = ()) -> EvalConfig:
+    """An eval on the transformers generator (starts in a second), two problems."""
+    return load_config(EvalConfig, "eval", None, [f"models={json.dumps(list(models))}", "datasets=[sums]", f"output_dir={out}",
+                                                 "generator.name=hf", "limit=2", *overrides(dataset), *extra])
+
+
+def test_bad_second_model_fails_before_anything_generates(tmp_path, dataset, tiny_model_dir, capsys):
+    """Every model resolves before the first engine starts: a typo in the second one costs nothing."""
+    out = tmp_path / "out"
+    argv = ["eval", "--model", f"a={tiny_model_dir}", "--model", f"b={tmp_path / 'missing'}", "--datasets", "sums", "--n", "2",
+            "--output", str(out), *overrides(dataset), "generator.name=hf"]
+    assert main(argv) == 2
+    assert "model path not found" in capsys.readouterr().err
+    assert not (out / SAMPLES_FILE).exists() and not (out / GREEDY_FILE).exists()
+
+
+def test_n_beyond_the_old_maj_cap_runs_and_maj_can_be_switched_off(tmp_path, dataset, tiny_model_dir):
+    """n = 1001 used to crash in the report, after all generation (maj@k was capped at 1000 samples).
+    maj@k is now off by default at that n, and on request at any n; off, results carry no maj@k."""
+    cfg = _hf_cfg(dataset, tmp_path / "big", str(tiny_model_dir),
+                  extra=("sampling.n=1001", "k=[1,8,1001]", "sampling.max_tokens=2", "greedy=false"))
+    assert cfg.maj is False
+    results = run_eval(cfg)[str(tiny_model_dir)]["sums"]
+    assert results.n == 1001 and results.maj_at_k == {} and set(results.pass_at_k) == {1, 8, 1001}
+    written = json.loads((tmp_path / "big" / "results.json").read_text())
+    assert "maj@k" not in written and "maj@k" not in written["ci95"]
+    assert "maj@1001" in (tmp_path / "big" / "report.md").read_text()  # the column shows "-"
+
+    # Switching maj@k on for a directory whose samples were not clustered is refused before generating.
+    cfg.majority = True
+    with pytest.raises(RlvrError, match="majority"):
+        EvalRunner(cfg).run()
+
+
+def test_resume_after_a_crash_past_generation_generates_nothing(tmp_path, dataset, tiny_model_dir, monkeypatch):
+    """The report fails once after every sample was written; the rerun builds no generator and
+    reports what an uninterrupted run reports."""
+    import rlvr.eval.report as report
+    import rlvr.generation.base as base
+
+    plain = run_eval(_hf_cfg(dataset, tmp_path / "plain", str(tiny_model_dir)))
+    out = tmp_path / "crashed"
+    plot = report.plot_passk
+
+    def broken_plot(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "plot_passk", broken_plot)
+    with pytest.raises(OSError, match="disk full"):
+        run_eval(_hf_cfg(dataset, out, str(tiny_model_dir)))
+    monkeypatch.setattr(report, "plot_passk", plot)
+
+    def no_generation(*args, **kwargs):
+        raise AssertionError("the resumed eval started a generator")
+
+    monkeypatch.setattr(base, "build_generator", no_generation)
+    resumed = run_eval(_hf_cfg(dataset, out, str(tiny_model_dir)))
+    for name in (SAMPLES_FILE, GREEDY_FILE):
+        assert (out / name).read_text() == (tmp_path / "plain" / name).read_text()
+    assert json.loads((out / "results.json").read_text()) == json.loads((tmp_path / "plain" / "results.json").read_text())
+    assert resumed[str(tiny_model_dir)]["sums"].to_json() == plain[str(tiny_model_dir)]["sums"].to_json()
