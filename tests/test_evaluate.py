@@ -251,15 +251,25 @@ def test_bad_second_model_fails_before_anything_generates(tmp_path, dataset, tin
     assert not (out / SAMPLES_FILE).exists() and not (out / GREEDY_FILE).exists()
 
 
-def test_n_beyond_the_old_maj_cap_runs_and_maj_can_be_switched_off(tmp_path, dataset, tiny_model_dir):
+def test_output_dir_that_is_a_file_is_one_line_error(tmp_path, dataset, tiny_model_dir, capsys):
+    (tmp_path / "out").write_text("not a directory")
+    argv = ["eval", "--model", str(tiny_model_dir), "--datasets", "sums", "--n", "2", "--output", str(tmp_path / "out" / "x"),
+            *overrides(dataset), "generator.name=hf"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "output_dir" in err and "Traceback" not in err
+
+
+def test_n_beyond_the_old_maj_cap_runs_and_maj_can_be_switched_off(tmp_path, dataset, tiny_model_dir, capsys):
     """n = 1001 used to crash in the report, after all generation (maj@k was capped at 1000 samples).
     maj@k is now off by default at that n, and on request at any n; off, results carry no maj@k."""
     cfg = _hf_cfg(dataset, tmp_path / "big", str(tiny_model_dir),
-                  extra=("sampling.n=1001", "k=[1,8,1001]", "sampling.max_tokens=2", "greedy=false"))
+                  extra=("sampling.n=1001", "k=[1,8,1001]", "sampling.max_tokens=2", "greedy=false", "limit=1"))
     assert cfg.maj is False
     results = run_eval(cfg)[str(tiny_model_dir)]["sums"]
     assert results.n == 1001 and results.maj_at_k == {} and set(results.pass_at_k) == {1, 8, 1001}
-    written = json.loads((tmp_path / "big" / "results.json").read_text())
+    assert "maj@1001" in capsys.readouterr().out  # the summary table, with "-" for maj@k
+    written = json.loads((tmp_path / "big" / "results.json").read_text())["sums"]
     assert "maj@k" not in written and "maj@k" not in written["ci95"]
     assert "maj@1001" in (tmp_path / "big" / "report.md").read_text()  # the column shows "-"
 

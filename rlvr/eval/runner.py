@@ -624,7 +624,8 @@ def format_table(results: Results, ks: Sequence[int]) -> str:
             rows.append([
                 model or "model", dataset, str(r.problems), str(r.n),
                 "-" if r.greedy is None else f"{100 * r.greedy.value:.1f}",
-                f"{100 * r.avg_at_n.value:.1f}", f"{100 * r.pass_at_k[k].value:.1f}", f"{100 * r.maj_at_k[k].value:.1f}",
+                f"{100 * r.avg_at_n.value:.1f}", f"{100 * r.pass_at_k[k].value:.1f}",
+                f"{100 * r.maj_at_k[k].value:.1f}" if k in r.maj_at_k else "-",
                 f"{100 * r.no_answer_rate.value:.1f}",
             ])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
