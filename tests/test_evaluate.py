@@ -238,7 +238,7 @@ def test_evaluate_in_training_returns_flat_metrics(tiny_model_dir, dataset):
 def _hf_cfg(dataset: Path, out: Path, *models: str, extra: tuple[str, ...] = ()) -> EvalConfig:
     """An eval on the transformers generator (starts in a second), two problems."""
     return load_config(EvalConfig, "eval", None, [f"models={json.dumps(list(models))}", "datasets=[sums]", f"output_dir={out}",
-                                                 "generator.name=hf", "limit=2", *overrides(dataset), *extra])
+                                                 "generator.name=hf", "limit=2", f"sampling.n={N}", *overrides(dataset), *extra])
 
 
 def test_bad_second_model_fails_before_anything_generates(tmp_path, dataset, tiny_model_dir, capsys):
@@ -260,20 +260,19 @@ def test_output_dir_that_is_a_file_is_one_line_error(tmp_path, dataset, tiny_mod
     assert "output_dir" in err and "Traceback" not in err
 
 
-def test_n_beyond_the_old_maj_cap_runs_and_maj_can_be_switched_off(tmp_path, dataset, tiny_model_dir, capsys):
-    """n = 1001 used to crash in the report, after all generation (maj@k was capped at 1000 samples).
-    maj@k is now off by default at that n, and on request at any n; off, results carry no maj@k."""
-    cfg = _hf_cfg(dataset, tmp_path / "big", str(tiny_model_dir),
-                  extra=("sampling.n=1001", "k=[1,8,1001]", "sampling.max_tokens=2", "greedy=false", "limit=1"))
-    assert cfg.maj is False
+def test_maj_off_reports_no_maj_and_refuses_switching_it_on_later(tmp_path, dataset, tiny_model_dir, capsys):
+    """maj@k is optional (``--no-maj``; off by default above n = 64, where it used to crash the
+    report after all generation beyond n = 1000). Off, the results carry no maj@k; switching it
+    on for samples that were never clustered is refused before anything generates."""
+    assert from_dict(EvalConfig, {"sampling": {"n": 65}}).maj is False and from_dict(EvalConfig, {}).maj is True
+    cfg = _hf_cfg(dataset, tmp_path / "out", str(tiny_model_dir), extra=("majority=false", "greedy=false"))
     results = run_eval(cfg)[str(tiny_model_dir)]["sums"]
-    assert results.n == 1001 and results.maj_at_k == {} and set(results.pass_at_k) == {1, 8, 1001}
-    assert "maj@1001" in capsys.readouterr().out  # the summary table, with "-" for maj@k
-    written = json.loads((tmp_path / "big" / "results.json").read_text())["sums"]
+    assert results.n == N and results.maj_at_k == {} and set(results.pass_at_k) == set(KS)
+    assert f"maj@{N}" in capsys.readouterr().out  # the summary table, with "-" for maj@k
+    written = json.loads((tmp_path / "out" / "results.json").read_text())["sums"]
     assert "maj@k" not in written and "maj@k" not in written["ci95"]
-    assert "maj@1001" in (tmp_path / "big" / "report.md").read_text()  # the column shows "-"
+    assert all(s.cluster is None for s in read_samples(tmp_path / "out" / SAMPLES_FILE))
 
-    # Switching maj@k on for a directory whose samples were not clustered is refused before generating.
     cfg.majority = True
     with pytest.raises(RlvrError, match="majority"):
         EvalRunner(cfg).run()
