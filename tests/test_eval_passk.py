@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from rlvr.eval.passk import avg_at_n, cluster_answers, maj_at_k, pass_at_k
+from rlvr.eval.passk import avg_at_n, cluster_answers, maj_at_k, pairwise, pass_at_k
 
 
 def brute_pass(n: int, c: int, k: int) -> float:
@@ -101,6 +101,29 @@ def test_maj_at_k_ties_average_over_tied_classes():
     assert maj_at_k([(0, True), (1, False), (None, False), (0, True)], [1])[0] == pytest.approx(0.5)
 
 
+def test_maj_at_k_is_exact_beyond_float_binomials():
+    """n = 1203 (beyond C(1030, 515), where the old binomial table overflowed float64): 700 right,
+    500 wrong, 3 without an answer, against exact integers."""
+    right, wrong = 700, 500
+    n = right + wrong
+    votes = [(0, True)] * right + [(1, False)] * wrong + [(None, False)] * 3
+    ks = [1, 2, 3, 40, 41]
+
+    def exact(k: int) -> float:
+        from fractions import Fraction
+
+        total = Fraction(0)
+        for x in range(k + 1):  # x right, y wrong, z no-answer
+            for z in range(min(3, k - x) + 1):
+                y = k - x - z
+                ways = math.comb(right, x) * math.comb(wrong, y) * math.comb(3, z)
+                if ways and (x or y):
+                    total += ways * (1 if x > y else Fraction(1, 2) if x == y else 0)
+        return float(total / math.comb(n + 3, k))
+
+    np.testing.assert_allclose(maj_at_k(votes, ks), [exact(k) for k in ks], rtol=1e-9, atol=1e-12)
+
+
 def test_maj_at_k_rejects_bad_k():
     with pytest.raises(ValueError):
         maj_at_k([(0, True)] * 3, [4])
@@ -132,11 +155,11 @@ def test_cluster_answers_uses_equivalence_not_string_equality():
         return same(a, b)
 
     extracted = ["0.5", "1", None, ".50", "0.5", "2", "1.0"]
-    assert cluster_answers(extracted, counting_same) == [0, 1, None, 0, 0, 2, 1]
+    assert cluster_answers(extracted, pairwise(counting_same)) == [0, 1, None, 0, 0, 2, 1]
     # The repeated literal "0.5" is matched by string, without calling the verifier.
     assert ("0.5", "0.5") not in calls
     # Through clustering, "0.5" and ".50" vote together: maj@7 picks class 0 (3 votes).
-    classes = cluster_answers(extracted, same)
+    classes = cluster_answers(extracted, pairwise(same))
     votes = [(c, c == 0) for c in classes]
     assert maj_at_k(votes, [7])[0] == 1.0
 
@@ -146,6 +169,30 @@ def test_cluster_ids_are_prefix_stable_for_resume():
         return a.strip("0.") == b.strip("0.")
 
     extracted = ["3", None, "0.5", "3.0", ".5", "7", "3", None, "7.0"]
-    full = cluster_answers(extracted, same)
-    for j in range(len(extracted)):
-        assert cluster_answers(extracted[:j], same) == full[:j]
+    correct = [a is not None and a.startswith("3") for a in extracted]
+    for flags in (None, correct):
+        full = cluster_answers(extracted, pairwise(same), flags)
+        for j in range(len(extracted)):
+            assert cluster_answers(extracted[:j], pairwise(same), None if flags is None else flags[:j]) == full[:j]
+
+
+def test_clustering_many_samples_compares_only_distinct_meanings():
+    """4096 samples with 3 meanings in many spellings: the comparisons grow with the meanings, not the samples."""
+    rng = random.Random(0)
+    spellings = {"0.5": ["0.5", " 0.5", "0.5.", "\\dfrac{1}{2}", "\\frac{1}{2}", "1/2"], "3": ["3", "3.", " 3 "], "7": ["7", "7 "]}
+    meaning = {s: m for m, forms in spellings.items() for s in forms}
+    extracted = [rng.choice([None, *meaning]) for _ in range(4096)]
+    correct = [a is not None and meaning[a] == "3" for a in extracted]
+    compared = []
+
+    def match(answer, reps):
+        compared.append((answer, tuple(reps)))
+        return next((i for i, rep in enumerate(reps) if meaning[rep] == meaning[answer]), None)
+
+    classes = cluster_answers(extracted, match, correct)
+    for a, b in itertools.combinations(range(200), 2):
+        if extracted[a] is not None and extracted[b] is not None:
+            assert (classes[a] == classes[b]) == (meaning[extracted[a]] == meaning[extracted[b]])
+    # Bucketed by the verifier's exact-match form: "0.5" / " 0.5" / "0.5." and \dfrac / \frac are one bucket
+    # each, and accepted answers ("3", "3.", " 3 ") need no comparison at all.
+    assert len(compared) <= 4, compared

@@ -230,3 +230,78 @@ def test_evaluate_in_training_returns_flat_metrics(tiny_model_dir, dataset):
     assert metrics["eval/sums/pass@1"] == pytest.approx(metrics["eval/sums/avg@n"])
     assert 0 <= metrics["eval/sums/pass@1"] <= metrics["eval/sums/pass@4"] <= 1
     assert 0 < metrics["eval/sums/length_mean"] <= 8
+
+
+# ----------------------------------------------------------------------------- fail fast, maj@k off, resume
+
+
+def _hf_cfg(dataset: Path, out: Path, *models: str, extra: tuple[str, ...] = ()) -> EvalConfig:
+    """An eval on the transformers generator (starts in a second), two problems."""
+    return load_config(EvalConfig, "eval", None, [f"models={json.dumps(list(models))}", "datasets=[sums]", f"output_dir={out}",
+                                                 "generator.name=hf", "limit=2", f"sampling.n={N}", *overrides(dataset), *extra])
+
+
+def test_bad_second_model_fails_before_anything_generates(tmp_path, dataset, tiny_model_dir, capsys):
+    """Every model resolves before the first engine starts: a typo in the second one costs nothing."""
+    out = tmp_path / "out"
+    argv = ["eval", "--model", f"a={tiny_model_dir}", "--model", f"b={tmp_path / 'missing'}", "--datasets", "sums", "--n", "2",
+            "--output", str(out), *overrides(dataset), "generator.name=hf"]
+    assert main(argv) == 2
+    assert "model path not found" in capsys.readouterr().err
+    assert not (out / SAMPLES_FILE).exists() and not (out / GREEDY_FILE).exists()
+
+
+def test_output_dir_that_is_a_file_is_one_line_error(tmp_path, dataset, tiny_model_dir, capsys):
+    (tmp_path / "out").write_text("not a directory")
+    argv = ["eval", "--model", str(tiny_model_dir), "--datasets", "sums", "--n", "2", "--output", str(tmp_path / "out" / "x"),
+            *overrides(dataset), "generator.name=hf"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "output_dir" in err and "Traceback" not in err
+
+
+def test_maj_off_reports_no_maj_and_refuses_switching_it_on_later(tmp_path, dataset, tiny_model_dir, capsys):
+    """maj@k is optional (``--no-maj``; off by default above n = 64, where it used to crash the
+    report after all generation beyond n = 1000). Off, the results carry no maj@k; switching it
+    on for samples that were never clustered is refused before anything generates."""
+    assert from_dict(EvalConfig, {"sampling": {"n": 65}}).maj is False and from_dict(EvalConfig, {}).maj is True
+    cfg = _hf_cfg(dataset, tmp_path / "out", str(tiny_model_dir), extra=("majority=false", "greedy=false"))
+    results = run_eval(cfg)[str(tiny_model_dir)]["sums"]
+    assert results.n == N and results.maj_at_k == {} and set(results.pass_at_k) == set(KS)
+    assert f"maj@{N}" in capsys.readouterr().out  # the summary table, with "-" for maj@k
+    written = json.loads((tmp_path / "out" / "results.json").read_text())["sums"]
+    assert "maj@k" not in written and "maj@k" not in written["ci95"]
+    assert all(s.cluster is None for s in read_samples(tmp_path / "out" / SAMPLES_FILE))
+
+    cfg.majority = True
+    with pytest.raises(RlvrError, match="majority"):
+        EvalRunner(cfg).run()
+
+
+def test_resume_after_a_crash_past_generation_generates_nothing(tmp_path, dataset, tiny_model_dir, monkeypatch):
+    """The report fails once after every sample was written; the rerun builds no generator and
+    reports what an uninterrupted run reports."""
+    import rlvr.eval.report as report
+    import rlvr.generation.base as base
+
+    plain = run_eval(_hf_cfg(dataset, tmp_path / "plain", str(tiny_model_dir)))
+    out = tmp_path / "crashed"
+    plot = report.plot_passk
+
+    def broken_plot(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "plot_passk", broken_plot)
+    with pytest.raises(OSError, match="disk full"):
+        run_eval(_hf_cfg(dataset, out, str(tiny_model_dir)))
+    monkeypatch.setattr(report, "plot_passk", plot)
+
+    def no_generation(*args, **kwargs):
+        raise AssertionError("the resumed eval started a generator")
+
+    monkeypatch.setattr(base, "build_generator", no_generation)
+    resumed = run_eval(_hf_cfg(dataset, out, str(tiny_model_dir)))
+    for name in (SAMPLES_FILE, GREEDY_FILE):
+        assert (out / name).read_text() == (tmp_path / "plain" / name).read_text()
+    assert json.loads((out / "results.json").read_text()) == json.loads((tmp_path / "plain" / "results.json").read_text())
+    assert resumed[str(tiny_model_dir)]["sums"].to_json() == plain[str(tiny_model_dir)]["sums"].to_json()

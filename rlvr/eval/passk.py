@@ -10,13 +10,11 @@ live in :mod:`rlvr.eval.bootstrap`.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-
-# Above this, C(n, k) for k near n/2 leaves float64 range (C(1030, 515) ~ 1e309); see maj_at_k.
-MAX_MAJ_SAMPLES = 1000
 
 Vote = tuple[int | None, bool]
 """One sample's (answer equivalence class, correct); class None means no answer was extracted."""
@@ -56,47 +54,85 @@ def avg_at_n(n: ArrayLike, c: ArrayLike) -> np.ndarray:
     return np.asarray(c, dtype=np.float64) / n_arr
 
 
-def cluster_answers(extracted: Sequence[str | None], same: Callable[[str, str], bool]) -> list[int | None]:
+Match = Callable[[str, Sequence[str]], "int | None"]
+"""``match(answer, representatives)``: index of the first representative ``answer`` is equivalent
+to, or None. It sees all candidates at once so that a verifier-backed one can compare them in
+one parallel batch rather than one round trip each."""
+
+
+def pairwise(same: Callable[[str, str], bool]) -> Match:
+    """A :data:`Match` from a two-answer predicate (tests, cheap predicates)."""
+    return lambda answer, reps: next((i for i, rep in enumerate(reps) if same(answer, rep)), None)
+
+
+def cluster_answers(extracted: Sequence[str | None], match: Match, correct: Sequence[bool] | None = None) -> list[int | None]:
     """Group extracted answers into equivalence classes, numbered 0, 1, ... in order of first use.
 
-    ``same(a, b)`` decides equivalence (the caller passes a verifier-based one, so ``1/2`` and
-    ``0.5`` vote together: majority vote over strings would split them and let a wrong answer
-    win). Each answer is compared with one representative (the first member) of every class so
-    far, which assumes ``same`` is transitive; identical strings skip the callback because a
-    verifier call can cost milliseconds. ``None`` (nothing extracted) stays ``None``: it never
-    votes.
+    ``match`` decides equivalence (the caller passes a verifier-based one, so ``1/2`` and ``0.5``
+    vote together: majority vote over strings would split them and let a wrong answer win).
+    ``None`` (nothing extracted) stays ``None``: it never votes.
+
+    The verifier is asked as little as possible, so that thousands of samples per problem
+    cluster in near-linear time: answers are first bucketed by the verifier's own exact-match
+    form (:func:`rlvr.verifiers.normalization.compact`: spelling variants such as ``\\dfrac`` and
+    spaces fall together without a comparison); answers the verifier accepted (``correct``) all
+    equal the key, so they share one class without a comparison either; only the first answer of
+    each new bucket is compared, with one representative of every class so far. Equivalence is
+    assumed transitive. The comparisons grow with the number of distinct *meanings* per problem,
+    not with the number of samples.
 
     Ids are prefix-stable: the ids of the first ``j`` answers depend only on those answers. An
     eval resumed after a crash therefore clusters ``written + new`` answers (in sample order)
     and gets the ids already in ``samples.jsonl`` back for the written ones.
     """
+    from rlvr.verifiers.normalization import compact
+
     representatives: list[str] = []
-    by_string: dict[str, int] = {}
+    by_form: dict[str, int] = {}
+    key_class: int | None = None
     classes: list[int | None] = []
-    for answer in extracted:
+    for i, answer in enumerate(extracted):
         if answer is None:
             classes.append(None)
             continue
-        cls = by_string.get(answer)
+        form = compact(answer)
+        accepted = correct is not None and correct[i]
+        cls = by_form.get(form)
+        if cls is None and accepted:
+            cls = key_class
         if cls is None:
-            cls = next((i for i, rep in enumerate(representatives) if same(answer, rep)), None)
+            cls = match(answer, representatives) if representatives else None
             if cls is None:
                 cls = len(representatives)
                 representatives.append(answer)
-            by_string[answer] = cls
+            by_form[form] = cls
+        if accepted and key_class is None:
+            key_class = cls
         classes.append(cls)
     return classes
 
 
 @functools.lru_cache(maxsize=4)
-def _binomials(n: int) -> np.ndarray:
-    """Float table ``B[a, x] = C(a, x)`` for ``0 <= a, x <= n`` (0 where ``x > a``), by Pascal's rule."""
-    table = np.zeros((n + 1, n + 1))
-    table[:, 0] = 1.0
-    for a in range(1, n + 1):
-        table[a, 1:] = table[a - 1, 1:] + table[a - 1, :-1]
+def _log_factorials(n: int) -> np.ndarray:
+    """``log(a!)`` for ``0 <= a <= n``."""
+    table = np.array([math.lgamma(a + 1) for a in range(n + 1)])
     table.setflags(write=False)
     return table
+
+
+def _hypergeometric(log_fact: np.ndarray, part: int, whole: int, x: ArrayLike, drawn: ArrayLike) -> np.ndarray:
+    """``C(part, x) C(whole - part, drawn - x) / C(whole, drawn)``: the chance that ``x`` of ``drawn``
+    samples taken uniformly from ``whole`` fall in a block of ``part`` (0 where impossible).
+
+    Computed from log-factorials, so it stays a probability in [0, 1] for any ``whole``, where
+    the binomials themselves leave float64 range (C(1030, 515) ~ 1e309)."""
+    x, drawn = np.broadcast_arrays(np.asarray(x), np.asarray(drawn))
+    rest = drawn - x
+    ok = (x >= 0) & (x <= part) & (rest >= 0) & (rest <= whole - part)
+    x, rest, drawn = (np.where(ok, a, 0) for a in (x, rest, drawn))
+    lf, other = log_fact, whole - part
+    log_p = (lf[part] - lf[x] - lf[part - x]) + (lf[other] - lf[rest] - lf[other - rest]) - (lf[whole] - lf[drawn] - lf[whole - drawn])
+    return np.where(ok, np.exp(log_p), 0.0)
 
 
 def maj_at_k(votes: Sequence[Vote], ks: Sequence[int]) -> np.ndarray:
@@ -117,15 +153,14 @@ def maj_at_k(votes: Sequence[Vote], ks: Sequence[int]) -> np.ndarray:
     ``v`` (those with at least ``v`` members) counts subsets by (samples taken ``s``, classes
     tied at ``v``) with every such class capped at ``v`` votes, accumulating the summed
     correctness of the tied classes alongside. Smaller classes and the no-answer samples
-    cannot reach ``v``, so they only fill the remaining ``k - s`` slots, in ``C(b, k - s)``
-    ways. Summing ``(tied correctness / tied count) * ways`` over ``v`` and dividing by
-    ``C(n, k)`` gives the expectation exactly, in ``O(n)`` small matrix products for all ``ks``
-    at once. Counts are float64, exact to rounding for ``n <= MAX_MAJ_SAMPLES``.
+    cannot reach ``v``, so they only fill the remaining ``k - s`` slots. Summing
+    ``(tied correctness / tied count)`` weighted by the chance of each ``s`` over ``v`` gives
+    the expectation exactly, in ``O(n)`` small matrix products for all ``ks`` at once. The
+    programme carries probabilities (counts divided by ``C(samples so far, s)``), never the
+    counts themselves, so it holds for any ``n``: the counts overflow float64 near ``n = 1030``.
     """
     n = len(votes)
     ks = [int(k) for k in ks]
-    if n > MAX_MAJ_SAMPLES:
-        raise ValueError(f"maj@k supports at most {MAX_MAJ_SAMPLES} samples per problem, got {n}")
     for k in ks:
         if k < 1 or k > n:
             raise ValueError(f"maj@{k} needs 1 <= k <= n, got n={n}")
@@ -145,35 +180,40 @@ def maj_at_k(votes: Sequence[Vote], ks: Sequence[int]) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4096)
 def _maj_expectation(classes: tuple[tuple[int, float], ...], n: int, ks: tuple[int, ...]) -> tuple[float, ...]:
-    """The dynamic programme of :func:`maj_at_k` for classes given as (size, correctness)."""
+    """The dynamic programme of :func:`maj_at_k` for classes given as (size, correctness).
+
+    ``ways[s, t]`` is the chance that ``s`` samples drawn uniformly from the contenders added so
+    far (``total`` samples) leave ``t`` of their classes tied at ``v`` and the rest below it;
+    ``tied_correct`` is the same weighted by the tied classes' summed correctness. Adding a
+    class splits a draw of ``s'`` samples into ``x`` from the class and ``s' - x`` from before,
+    with hypergeometric weights."""
     sizes = np.array([size for size, _ in classes])
     accuracy = np.array([acc for _, acc in classes])
     result = np.zeros(len(ks))
-    binom = _binomials(n)
+    log_fact = _log_factorials(n)
     k_max = max(ks)
     rows = np.arange(k_max + 1)
-    shift = rows[:, None] - rows[None, :]  # s' - s for the convolution matrices below
+    shift = rows[:, None] - rows[None, :]  # s' - s: samples taken from the class being added
     for v in range(1, min(int(sizes.max()), k_max) + 1):
-        band = (shift >= 0) & (shift < v)
-        taken = np.clip(shift, 0, v - 1)
         max_ties = k_max // v
         ways = np.zeros((k_max + 1, max_ties + 1))  # [samples taken, classes tied at v]
         ways[0, 0] = 1.0
-        tied_correct = np.zeros_like(ways)  # same, weighted by summed correctness of tied classes
+        tied_correct = np.zeros_like(ways)
+        total = 0
         contenders = sizes >= v
-        for size, acc in zip(sizes[contenders], accuracy[contenders]):
+        for size, acc in zip(sizes[contenders].tolist(), accuracy[contenders].tolist()):
+            whole = total + size
             # Taking x < v of this class's samples: a banded lower-triangular convolution in s.
-            below = binom[size][taken] * band
+            below = np.where(shift < v, _hypergeometric(log_fact, size, whole, shift, rows[:, None]), 0.0)
             new_ways = below @ ways
             new_correct = below @ tied_correct
             # Taking exactly v: one more tied class.
-            take_v = binom[size, v]
+            take_v = _hypergeometric(log_fact, size, whole, v, rows[v:])[:, None]
             new_ways[v:, 1:] += take_v * ways[: k_max + 1 - v, :-1]
             new_correct[v:, 1:] += take_v * (tied_correct[: k_max + 1 - v, :-1] + acc * ways[: k_max + 1 - v, :-1])
-            ways, tied_correct = new_ways, new_correct
+            ways, tied_correct, total = new_ways, new_correct, whole
         score_by_taken = tied_correct[:, 1:] @ (1.0 / np.arange(1, max_ties + 1))
-        background = n - int(sizes[contenders].sum())
         for i, k in enumerate(ks):
             s = rows[: k + 1]
-            result[i] += score_by_taken[s] @ binom[background, k - s]
-    return tuple(result / binom[n, list(ks)])
+            result[i] += score_by_taken[s] @ _hypergeometric(log_fact, total, n, s, k)
+    return tuple(result)

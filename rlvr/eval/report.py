@@ -147,11 +147,12 @@ def write_report(
     *,
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
+    majority: bool = True,
 ) -> Results:
     """Summarise ``samples`` (and greedy samples) and write ``results.json``, ``report.md`` and
     ``passk.png`` into ``out_dir``; returns the results for logging."""
     out = Path(out_dir)
-    results = summarise(samples, greedy, ks, n_resamples=n_resamples, seed=seed)
+    results = summarise(samples, greedy, ks, n_resamples=n_resamples, seed=seed, majority=majority)
     if not results:
         raise RlvrError(f"no samples to report in {out}")
     atomic_write_json(out / RESULTS_FILE, results_json(results))

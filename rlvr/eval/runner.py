@@ -1,36 +1,44 @@
-"""``rlvr eval``: sample, verify and score models on answer-key benchmarks.
+"""Evaluation: one path from a generator and problems to verified, clustered samples, and ``rlvr eval`` on top of it.
 
-For each model (one generator engine at a time, closed before the next model loads) and each
-dataset, two passes run over the problems in fixed chunks of ``prompts_per_chunk`` prompts:
+The core (:func:`stream_samples`, :func:`evaluate`) takes a generator, a verifier pool, problems,
+a template and one or more :class:`EvalPass` settings, generates in chunks with the generate/verify
+overlap of :func:`rlvr.rollout.sample.score_chunks` and turns each verified chunk into
+:class:`~rlvr.eval.samples.EvalSample` s. Every figure derives from those samples: greedy accuracy
+and per-problem lists (:func:`problem_accuracy`, for the trainer's paired before/after bootstrap),
+pass@k / maj@k / avg@n (:func:`rlvr.eval.summary.summarise`). ``rlvr eval``, the trainer's
+before/after and periodic evaluations and SFT's held-out accuracy all go through it.
+
+``rlvr eval``: for each model (one generator engine at a time, closed before the next model loads)
+and each dataset, two passes run over the problems in fixed chunks of ``prompts_per_chunk`` prompts:
 
 * greedy (``n=1``, temperature 0) into ``greedy.jsonl``, when ``greedy`` is on;
 * sampled (``sampling.n`` completions at ``sampling.temperature`` / ``top_p``) into ``samples.jsonl``.
 
-Chunk ``i + 1`` generates while the verifier pool scores chunk ``i`` (as in
-:func:`rlvr.rollout.sample.generate_and_score`), and each scored chunk is appended to its file, one
-flushed line per sample, before the next is handed over. At the end every sample of the requested
-(model, dataset, problem) triples goes to :func:`rlvr.eval.report.write_report`: ``results.json``,
-``report.md`` and ``passk.png``, with bootstrap intervals over problems.
+Each verified chunk is appended to its file, one flushed line per sample, as soon as its verdicts
+are in. At the end every sample of the requested (model, dataset, problem) triples goes to
+:func:`rlvr.eval.report.write_report`: ``results.json``, ``report.md`` and ``passk.png``, with
+bootstrap intervals over problems. Every check that can refuse the run (config values, datasets,
+templates, models and prompt lengths, the output directory and its earlier samples)
+runs before the first engine starts.
 
 Resume: the two JSONL files are the checkpoint. A rerun into the same ``output_dir`` reads them
 (:func:`rlvr.eval.samples.open_samples`, which drops a torn last line), skips every chunk whose
-problems all have their samples, and regenerates a chunk in which some problem is short. Samples
-already written are *kept*; only the missing sample indices are appended. Chunks are cut at fixed
-positions and a chunk's seed is ``seed + its first problem's position`` (per-sample seeds come from
-:func:`rlvr.generation.base.sample_seed`), so the regenerated chunk draws the same completions as the
-interrupted run would have and a resumed eval reproduces an uninterrupted one exactly (given the
-same ``seed`` and ``prompts_per_chunk``). Raising ``n`` later also reuses the samples already
-drawn: vLLM seeds the ``j``-th child of a request with ``seed + j``, so the first samples of a
-larger ``n`` are the samples of the smaller one. What would make samples of two runs disagree
-(other temperature, top-p, max_tokens, seed, dataset definition or template under one label) is
-refused, via ``eval_meta.json``.
+problems all have their samples, and regenerates a chunk in which some problem is short; a run
+that crashed after its last chunk was written (in the report, say) generates nothing on resume.
+Samples already written are *kept*; only the missing sample indices are appended. Chunks are cut
+at fixed positions and a chunk's seed is ``seed + its first problem's position`` (per-sample seeds
+come from :func:`rlvr.generation.base.sample_seed`), so the regenerated chunk draws the same
+completions as the interrupted run would have and a resumed eval reproduces an uninterrupted one
+exactly (given the same ``seed`` and ``prompts_per_chunk``). Raising ``n`` later also reuses the
+samples already drawn: vLLM seeds the ``j``-th child of a request with ``seed + j``, so the first
+samples of a larger ``n`` are the samples of the smaller one. What would make samples of two runs
+disagree (other temperature, top-p, max_tokens, seed, majority, dataset definition or template
+under one label) is refused, via ``eval_meta.json``.
 
-Majority vote groups extracted answers by verifier equivalence (:class:`AnswerEquivalence`), per
-problem, over all its samples in sample order: cluster ids are prefix-stable, so the ids of
-samples written by an interrupted run are recomputed identically when the rest arrive.
-
-:func:`evaluate_in_training` is the in-memory variant for a trainer: same sampling, clustering and
-statistics on a live generator, returning flat scalar metrics.
+Majority vote (``majority``) groups extracted answers by verifier equivalence
+(:class:`AnswerEquivalence`, :func:`rlvr.eval.passk.cluster_answers`), per problem, over all its
+samples in sample order: cluster ids are prefix-stable, so the ids of samples written by an
+interrupted run are recomputed identically when the rest arrive.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ import dataclasses
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +61,7 @@ from rlvr.eval.samples import GREEDY_FILE, SAMPLES_FILE, EvalSample, SampleKey, 
 from rlvr.eval.summary import Results, flat_metrics, summarise
 from rlvr.generation.base import Completion, Generator, GeneratorConfig, SamplingConfig
 from rlvr.io import atomic_write_json
-from rlvr.rollout.sample import ScoredCompletion, encode_prompts, generate_and_score, verify_requests
+from rlvr.rollout.sample import Chunk, ScoredCompletion, encode_prompts, score_chunks, split_chunks
 from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
 
 META_FILE = "eval_meta.json"
@@ -101,6 +109,11 @@ class EvalGeneratorConfig(GeneratorConfig):
     sleep_between_steps: bool = field(False, help="vLLM on GPU: release memory after each generate call (no use in an eval)")
 
 
+MAJORITY_AUTO_N = 64
+"""Largest ``sampling.n`` for which maj@k is on unless configured: its exact estimator costs about
+``n^3`` per distinct vote pattern (n=64: a tenth of a second, n=256: half a minute)."""
+
+
 def default_ks(n: int) -> list[int]:
     """Powers of two up to ``n``, and ``n`` itself."""
     return sorted({2**i for i in range(n.bit_length()) if 2**i <= n} | {n})
@@ -127,6 +140,9 @@ class EvalConfig:
     limit: int | None = field(None, ge=1, help="at most this many problems per dataset, the first ones (data.<label>.limit wins) (--limit)")
     sampling: EvalSamplingConfig = section(EvalSamplingConfig, "the sampled pass: n per problem (--n), temperature, top_p, max_tokens, stop")
     k: list[int] = field(default_factory=list, help="k of pass@k and maj@k (--k 1,2,4); empty: powers of two up to n, and n")
+    majority: bool | None = field(
+        None, help=f"cluster answers and report maj@k (--maj / --no-maj); null: on when sampling.n <= {MAJORITY_AUTO_N} (its cost grows ~n^3)"
+    )
     greedy: bool = field(True, help="also decode every problem greedily (n=1, temperature 0) into greedy.jsonl")
     seed: int = field(0, help="sampling seed; with prompts_per_chunk it fixes every sample")
     output_dir: str = field("runs/eval", help="results.json, samples.jsonl, greedy.jsonl, report.md, passk.png (--output)")
@@ -151,6 +167,11 @@ class EvalConfig:
             repeated = sorted({x for x in labels if labels.count(x) > 1})
             if repeated:
                 raise ValueError(f"{what}: '{repeated[0]}' appears twice (give each a distinct label)")
+
+    @property
+    def maj(self) -> bool:
+        """Whether this eval clusters answers and reports maj@k."""
+        return self.majority if self.majority is not None else self.sampling.n <= MAJORITY_AUTO_N
 
     @property
     def ks(self) -> list[int]:
@@ -202,6 +223,8 @@ def resolve_tasks(cfg: EvalConfig) -> list[EvalTask]:
         if template_name is None:
             raise RlvrError(f"dataset '{label}' has no default prompt template: set templates.{label}=NAME (e.g. qwen-math)")
         problems = load_problems(data)
+        if not problems:
+            raise RlvrError(f"dataset '{label}' has no problems (data.{label}: check split, limit and options)")
         repeated = next((pid for pid, count in Counter(p.id for p in problems).items() if count > 1), None)
         if repeated is not None:
             raise RlvrError(f"dataset '{label}': problem id '{repeated}' appears twice; samples are keyed by problem id")
@@ -236,12 +259,24 @@ class AnswerEquivalence:
         self.kwargs = kwargs
 
     def __call__(self, a: str, b: str) -> bool:
-        request = VerifyRequest(
-            response=self.template.final(a), answer=b, marker=self.template.answer_marker, fallback=False, **self.kwargs
-        )
-        first = self._prepare(request)
-        verdict = first if isinstance(first, Verdict) else self.pool.run_pending([first])[0]
-        return verdict.correct
+        return self.match(a, [b]) == 0
+
+    def match(self, answer: str, representatives: Sequence[str]) -> int | None:
+        """Index of the first representative ``answer`` equals (see :data:`rlvr.eval.passk.Match`):
+        the comparisons stage 1 cannot settle go to the pool's workers together, in one batch."""
+        first = [
+            self._prepare(VerifyRequest(response=self.template.final(answer), answer=rep, marker=self.template.answer_marker,
+                                        fallback=False, **self.kwargs))
+            for rep in representatives
+        ]
+        for i, verdict in enumerate(first):  # a match settled in stage 1 before any undecided pair needs no worker
+            if not isinstance(verdict, Verdict):
+                break
+            if verdict.correct:
+                return i
+        undecided = [i for i, v in enumerate(first) if not isinstance(v, Verdict)]
+        decided = dict(zip(undecided, self.pool.run_pending([first[i] for i in undecided]))) if undecided else {}
+        return next((i for i, v in enumerate(first) if decided.get(i, v).correct), None)
 
 
 def _sample(problem: Problem, index: int, completion: Completion, verdict: Verdict, dataset: str, model: str) -> EvalSample:
@@ -259,13 +294,14 @@ def _sample(problem: Problem, index: int, completion: Completion, verdict: Verdi
 
 def score_group(
     group: Sequence[ScoredCompletion],
-    same: AnswerEquivalence,
+    same: AnswerEquivalence | None,
     *,
     dataset: str,
     model: str = "",
     written: dict[int, EvalSample] | None = None,
 ) -> list[EvalSample]:
-    """The samples of one problem that are not in ``written`` (sample index -> sample), with answer clusters.
+    """The samples of one problem that are not in ``written`` (sample index -> sample), with answer
+    clusters (none when ``same`` is None: no majority vote).
 
     All samples are clustered together in sample order (written ones with their stored answers):
     cluster ids are prefix-stable, so a written sample's recomputed id equals its stored one, and
@@ -275,8 +311,11 @@ def score_group(
     written = written or {}
     problem = group[0].problem
     new = [_sample(problem, j, s.completion, s.verdict, dataset, model) for j, s in enumerate(group) if j not in written]
+    if same is None:
+        return new
     ordered = sorted([*written.values(), *new], key=lambda s: s.sample)
-    clusters = dict(zip((s.sample for s in ordered), cluster_answers([s.extracted for s in ordered], same)))
+    classes = cluster_answers([s.extracted for s in ordered], same.match, [s.correct for s in ordered])
+    clusters = dict(zip((s.sample for s in ordered), classes))
     for s in written.values():
         if s.cluster != clusters[s.sample]:
             raise RlvrError(
@@ -286,25 +325,89 @@ def score_group(
     return [dataclasses.replace(s, cluster=clusters[s.sample]) for s in new]
 
 
-# ----------------------------------------------------------------------------- the runner
+# ----------------------------------------------------------------------------- one evaluation path
 
 
 @dataclass(frozen=True)
-class _Pass:
-    """One decoding setting and the file its samples go to."""
+class EvalPass:
+    """One decoding setting of an evaluation: ``greedy`` or ``sampled`` (each its own file in
+    ``rlvr eval``), with the seed its chunks are offset from."""
 
-    file: str
+    name: str
     sampling: SamplingConfig
+    seed: int = 0
 
 
-@dataclass(frozen=True)
-class _Chunk:
-    """Consecutive problems of one task decoded in one generator call."""
+def greedy_sampling(sampling: SamplingConfig) -> SamplingConfig:
+    """The greedy pass of a sampled setting: one completion at temperature 0, same budget and stops."""
+    return dataclasses.replace(GREEDY, max_tokens=sampling.max_tokens, stop=list(sampling.stop))
 
-    task: EvalTask
-    run: _Pass
-    start: int
-    problems: list[Problem]
+
+def eval_chunks(problems: list[Problem], prompt_ids: list[list[int]], template: Any, run: EvalPass, *, dataset: str,
+                prompts_per_chunk: int) -> list[Chunk]:
+    """The chunks of one pass over one dataset, tagged ``(dataset, pass name)``."""
+    return split_chunks(problems, prompt_ids, template, run.sampling, run.seed, prompts_per_chunk, tag=(dataset, run.name))
+
+
+def stream_samples(
+    generator: Generator,
+    pool: VerifierPool,
+    chunks: Iterable[Chunk],
+    *,
+    model: str = "",
+    majority: bool = True,
+    written: Callable[[str, str, str], dict[int, EvalSample]] | None = None,
+) -> Iterator[tuple[Chunk, list[EvalSample]]]:
+    """Every evaluation's core: generate ``chunks`` (tagged by :func:`eval_chunks`) with the
+    generate/verify overlap of :func:`rlvr.rollout.sample.score_chunks`, and yield each chunk with
+    its samples as soon as it is verified (and, with ``majority``, its answers clustered).
+
+    ``written(pass name, dataset, problem id)`` gives the samples a resumed eval already has: only
+    the others are yielded, clustered together with them."""
+    for chunk, groups in score_chunks(generator, pool, chunks):
+        dataset, run = chunk.tag
+        samples = []
+        for group in groups:
+            problem = group[0].problem
+            same = AnswerEquivalence(pool, chunk.template, problem) if majority else None
+            done = written(run, dataset, problem.id) if written is not None else None
+            samples += score_group(group, same, dataset=dataset, model=model, written=done)
+        yield chunk, samples
+
+
+def evaluate(
+    generator: Generator,
+    pool: VerifierPool,
+    problems: list[Problem],
+    prompt_ids: list[list[int]],
+    template: Any,
+    passes: Sequence[EvalPass],
+    *,
+    dataset: str = "heldout",
+    majority: bool = True,
+    prompts_per_chunk: int = 64,
+) -> dict[str, list[EvalSample]]:
+    """The samples of each pass (by name) of the generator's current weights on ``problems``, in
+    problem and sample order, nothing written: the in-memory evaluation of a trainer. From them
+    come :func:`problem_accuracy` (per-problem lists for a paired bootstrap) and
+    :func:`rlvr.eval.summary.summarise` (pass@k, maj@k, avg@n, greedy)."""
+    chunks = [c for run in passes for c in eval_chunks(problems, prompt_ids, template, run, dataset=dataset,
+                                                        prompts_per_chunk=prompts_per_chunk)]
+    out: dict[str, list[EvalSample]] = {run.name: [] for run in passes}
+    for chunk, samples in stream_samples(generator, pool, chunks, majority=majority):
+        out[chunk.tag[1]] += samples
+    return out
+
+
+def problem_accuracy(samples: Sequence[EvalSample]) -> list[float]:
+    """Share of correct samples per problem, problems in order of first appearance (pass@1 per problem)."""
+    by_problem: dict[str, list[bool]] = {}
+    for s in samples:
+        by_problem.setdefault(s.problem_id, []).append(s.correct)
+    return [sum(oks) / len(oks) for oks in by_problem.values()]
+
+
+# ----------------------------------------------------------------------------- rlvr eval
 
 
 class _Written:
@@ -337,6 +440,10 @@ class _Written:
         return sum(len(v) for v in self.by_problem.values())
 
 
+PASS_FILES = {"greedy": GREEDY_FILE, "sampled": SAMPLES_FILE}
+"""The file each pass of ``rlvr eval`` writes its samples to."""
+
+
 def _meta(cfg: EvalConfig, tasks: list[EvalTask]) -> dict[str, Any]:
     """What two runs into one directory must agree on for their samples to belong together."""
     sampling = {k: v for k, v in dataclasses.asdict(cfg.sampling).items() if k != "n"}
@@ -344,7 +451,7 @@ def _meta(cfg: EvalConfig, tasks: list[EvalTask]) -> dict[str, Any]:
         t.label: {"data": {k: v for k, v in dataclasses.asdict(t.data).items() if k != "limit"}, "template": t.template_name}
         for t in tasks
     }
-    return {"sampling": sampling, "seed": cfg.seed, "datasets": datasets}
+    return {"sampling": sampling, "seed": cfg.seed, "majority": cfg.maj, "datasets": datasets}
 
 
 def _check_meta(out: Path, meta: dict[str, Any], has_samples: bool) -> dict[str, Any]:
@@ -357,11 +464,12 @@ def _check_meta(out: Path, meta: dict[str, Any], has_samples: bool) -> dict[str,
     except (OSError, json.JSONDecodeError) as e:
         raise RlvrError(f"{path}: unreadable ({e}); delete it only if {out} holds no samples") from None
     if has_samples:
-        for key in ("sampling", "seed"):
-            if old.get(key) != meta[key]:
+        for key in ("sampling", "seed", "majority"):
+            if old.get(key, True if key == "majority" else None) != meta[key]:  # older evals always clustered
                 raise RlvrError(
                     f"{out} holds samples drawn with {key}={old.get(key)}, this run asks for {meta[key]}; "
-                    f"use another --output (only n and k may change between runs into one directory)"
+                    f"use another --output (only n and k may change between runs into one directory"
+                    f"{'; set majority explicitly' if key == 'majority' else ''})"
                 )
         for label, spec in meta["datasets"].items():
             before = old.get("datasets", {}).get(label)
@@ -374,13 +482,22 @@ def _check_meta(out: Path, meta: dict[str, Any], has_samples: bool) -> dict[str,
     return {**meta, "datasets": {**old.get("datasets", {}), **meta["datasets"]}}
 
 
-def _chunks(task: EvalTask, run: _Pass, size: int) -> Iterator[_Chunk]:
-    for start in range(0, len(task.problems), size):
-        yield _Chunk(task, run, start, task.problems[start : start + size])
+@dataclass(frozen=True)
+class _Model:
+    """A model of the eval, resolved before any engine starts: its weights and every dataset's prompts."""
+
+    label: str
+    path: str
+    tokenizer: Any
+    prompt_ids: dict[str, list[list[int]]]  # dataset label -> prompt ids, in problem order
 
 
 class EvalRunner:
-    """Runs an :class:`EvalConfig`: see the module docstring."""
+    """Runs an :class:`EvalConfig`: see the module docstring.
+
+    Everything that can refuse the run is checked before the first engine starts (datasets,
+    templates, every model's tokenizer and prompt lengths, the output directory and
+    its earlier samples), so a mistake never costs a generation."""
 
     def __init__(self, cfg: EvalConfig):
         if not cfg.models:
@@ -390,105 +507,102 @@ class EvalRunner:
         self.cfg = cfg
         self.out = Path(cfg.output_dir)
         self.tasks = resolve_tasks(cfg)
-        greedy = dataclasses.replace(GREEDY, max_tokens=cfg.sampling.max_tokens, stop=list(cfg.sampling.stop))
-        self.passes = ([_Pass(GREEDY_FILE, greedy)] if cfg.greedy else []) + [_Pass(SAMPLES_FILE, cfg.sampling)]
+        self.passes = ([EvalPass("greedy", greedy_sampling(cfg.sampling), cfg.seed)] if cfg.greedy else []) + [
+            EvalPass("sampled", cfg.sampling, cfg.seed)
+        ]
+        self.models = [self._resolve_model(label, path) for label, path in cfg.model_specs()]
 
-    def run(self) -> Results:
-        from rlvr.eval.report import write_report
+    def _resolve_model(self, label: str, path: str) -> _Model:
+        from rlvr.models.load import load_tokenizer, resolve_model_path
 
+        resolved = resolve_model_path(path)
+        tokenizer = load_tokenizer(resolved)
+        limit = self.cfg.generator.max_model_len
+        prompt_ids = {}
+        for t in self.tasks:
+            ids = encode_prompts(t.problems, t.template, tokenizer)
+            for p, prompt in zip(t.problems, ids):
+                if len(prompt) >= limit:
+                    raise RlvrError(
+                        f"dataset '{t.label}' problem {p.id}: the prompt has {len(prompt)} tokens for model '{label}', "
+                        f"generator.max_model_len is {limit}; raise it or filter long problems"
+                    )
+            prompt_ids[t.label] = ids
+        return _Model(label, resolved, tokenizer, prompt_ids)
+
+    def _open_output(self) -> dict[str, _Written]:
         cfg, out = self.cfg, self.out
-        out.mkdir(parents=True, exist_ok=True)
-        has_samples = any((out / f).exists() and (out / f).stat().st_size > 0 for f in (SAMPLES_FILE, GREEDY_FILE))
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RlvrError(f"output_dir: cannot create {out} ({e.strerror or e})") from None
+        files = [PASS_FILES[run.name] for run in self.passes]
+        has_samples = any((out / f).exists() and (out / f).stat().st_size > 0 for f in PASS_FILES.values())
         if has_samples and not cfg.resume:
             raise RlvrError(f"{out} already holds samples and resume is false: use another --output or resume=true")
         meta = _check_meta(out, _meta(cfg, self.tasks), has_samples)
         atomic_write_json(out / META_FILE, meta)
         save_config(cfg, out / CONFIG_FILE)
-        written = {p.file: _Written(out / p.file) for p in self.passes}
+        return {f: _Written(out / f) for f in files}
+
+    def run(self) -> Results:
+        from rlvr.eval.report import write_report  # imported first: a broken plotting stack must not cost a generation
+
+        cfg = self.cfg
+        written = self._open_output()
         try:
             already = sum(w.count() for w in written.values())
             if already:
-                print(f"rlvr eval: resuming from {already} samples already in {out}", file=sys.stderr)
+                print(f"rlvr eval: resuming from {already} samples already in {self.out}", file=sys.stderr)
             with VerifierPool(workers=cfg.verifier_workers, timeout=cfg.verifier_timeout) as pool:
-                for label, path in cfg.model_specs():
-                    self._evaluate_model(label, path, pool, written)
+                for model in self.models:
+                    self._evaluate_model(model, pool, written)
         finally:
             for w in written.values():
                 w.writer.close()
-        samples = written[SAMPLES_FILE].select(self._keys(SAMPLES_FILE, cfg.sampling.n))
-        greedy = written[GREEDY_FILE].select(self._keys(GREEDY_FILE, 1)) if cfg.greedy else []
-        return write_report(out, samples, greedy, cfg.ks, n_resamples=cfg.n_resamples, seed=cfg.seed)
+        samples = written[SAMPLES_FILE].select(self._keys(cfg.sampling.n))
+        greedy = written[GREEDY_FILE].select(self._keys(1)) if cfg.greedy else []
+        return write_report(self.out, samples, greedy, cfg.ks, n_resamples=cfg.n_resamples, seed=cfg.seed, majority=cfg.maj)
 
-    def _keys(self, file: str, n: int) -> list[SampleKey]:
+    def _keys(self, n: int) -> list[SampleKey]:
         """Keys of this run's samples in canonical order (model, dataset, problem, index as configured),
         so the report never depends on the order in which runs wrote the file (or on older extras in it)."""
-        return [
-            (label, t.label, p.id, j)
-            for label, _ in self.cfg.model_specs()
-            for t in self.tasks
-            for p in t.problems
-            for j in range(n)
-        ]
+        return [(m.label, t.label, p.id, j) for m in self.models for t in self.tasks for p in t.problems for j in range(n)]
 
-    def _pending(self, model: str, written: dict[str, _Written]) -> list[_Chunk]:
-        return [
+    def _pending(self, model: _Model, written: dict[str, _Written]) -> list[Chunk]:
+        """The chunks in which some problem lacks a sample; each keeps its seed of a full run."""
+        chunks = (
             chunk
             for t in self.tasks
             for run in self.passes
-            for chunk in _chunks(t, run, self.cfg.prompts_per_chunk)
-            if any(written[run.file].missing(model, t.label, p.id, run.sampling.n) for p in chunk.problems)
+            for chunk in eval_chunks(t.problems, model.prompt_ids[t.label], t.template, run, dataset=t.label,
+                                     prompts_per_chunk=self.cfg.prompts_per_chunk)
+        )
+        return [
+            c for c in chunks
+            if any(written[PASS_FILES[c.tag[1]]].missing(model.label, c.tag[0], p.id, c.sampling.n) for p in c.problems)
         ]
 
-    def _evaluate_model(self, model: str, path: str, pool: VerifierPool, written: dict[str, _Written]) -> None:
+    def _evaluate_model(self, model: _Model, pool: VerifierPool, written: dict[str, _Written]) -> None:
         from tqdm.auto import tqdm
 
         from rlvr.generation.base import build_generator
-        from rlvr.models.load import load_tokenizer, resolve_model_path
 
         pending = self._pending(model, written)
         if not pending:
             return
-        tokenizer = load_tokenizer(path)
-        prompt_ids = {id(c): self._encode(c, tokenizer) for c in pending}
-        generator = build_generator(self.cfg.generator, resolve_model_path(path), tokenizer)
-        bar = tqdm(total=len(pending), desc=f"eval {model}", unit="chunk", disable=not self.cfg.progress, dynamic_ncols=True)
+        generator = build_generator(self.cfg.generator, model.path, model.tokenizer)
+        bar = tqdm(total=len(pending), desc=f"eval {model.label}", unit="chunk", disable=not self.cfg.progress, dynamic_ncols=True)
         try:
-            previous = None
-            for chunk in pending:
-                bar.set_postfix_str(f"{chunk.task.label} {'greedy' if chunk.run.file == GREEDY_FILE else 'sampled'}")
-                completions = generator.generate(prompt_ids[id(chunk)], chunk.run.sampling, seed=self.cfg.seed + chunk.start)
-                future = pool.submit(verify_requests(chunk.problems, completions, chunk.task.template))
-                if previous is not None:
-                    self._finish(model, *previous, pool, written)
-                    bar.update(1)
-                previous = (chunk, completions, future)
-            if previous is not None:
-                self._finish(model, *previous, pool, written)
+            stream = stream_samples(generator, pool, pending, model=model.label, majority=self.cfg.maj,
+                                    written=lambda run, dataset, pid: written[PASS_FILES[run]].get(model.label, dataset, pid))
+            for chunk, samples in stream:
+                written[PASS_FILES[chunk.tag[1]]].add(samples)
+                bar.set_postfix_str(" ".join(chunk.tag))
                 bar.update(1)
         finally:
             bar.close()
             generator.close()
-
-    def _encode(self, chunk: _Chunk, tokenizer: Any) -> list[list[int]]:
-        ids = encode_prompts(chunk.problems, chunk.task.template, tokenizer)
-        limit = self.cfg.generator.max_model_len
-        for p, prompt in zip(chunk.problems, ids):
-            if len(prompt) >= limit:
-                raise RlvrError(
-                    f"dataset '{chunk.task.label}' problem {p.id}: the prompt has {len(prompt)} tokens, "
-                    f"generator.max_model_len is {limit}; raise it or filter long problems"
-                )
-        return ids
-
-    def _finish(self, model: str, chunk: _Chunk, completions: list[list[Completion]], future: Any, pool: VerifierPool,
-                written: dict[str, _Written]) -> None:
-        verdicts = iter(future.result())
-        store = written[chunk.run.file]
-        for problem, group in zip(chunk.problems, completions):
-            scored = [ScoredCompletion(problem, c, next(verdicts)) for c in group]
-            new = score_group(scored, AnswerEquivalence(pool, chunk.task.template, problem), dataset=chunk.task.label,
-                              model=model, written=store.get(model, chunk.task.label, problem.id))
-            store.add(new)
 
 
 def run_eval(cfg: EvalConfig) -> Results:
@@ -510,7 +624,8 @@ def format_table(results: Results, ks: Sequence[int]) -> str:
             rows.append([
                 model or "model", dataset, str(r.problems), str(r.n),
                 "-" if r.greedy is None else f"{100 * r.greedy.value:.1f}",
-                f"{100 * r.avg_at_n.value:.1f}", f"{100 * r.pass_at_k[k].value:.1f}", f"{100 * r.maj_at_k[k].value:.1f}",
+                f"{100 * r.avg_at_n.value:.1f}", f"{100 * r.pass_at_k[k].value:.1f}",
+                f"{100 * r.maj_at_k[k].value:.1f}" if k in r.maj_at_k else "-",
                 f"{100 * r.no_answer_rate.value:.1f}",
             ])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -539,17 +654,12 @@ def evaluate_in_training(
     """pass@k, maj@k, avg@n, greedy accuracy, no-answer rate and mean length of the generator's
     current weights on ``problems``, as ``{f"{prefix}/{dataset}/{metric}": value}`` for a logger.
 
-    The same estimators and answer clustering as ``rlvr eval``, in memory (nothing is written).
-    ``ks`` defaults to powers of two up to ``sampling.n``. Intervals are not returned (a training
-    log wants scalars), so the bootstrap runs with few resamples.
+    :func:`evaluate` with ``rlvr eval``'s estimators and answer clustering, in memory. ``ks``
+    defaults to powers of two up to ``sampling.n``. Intervals are not returned (a training log
+    wants scalars), so the bootstrap runs with few resamples.
     """
+    passes = [EvalPass("sampled", sampling, seed)] + ([EvalPass("greedy", greedy_sampling(sampling), seed)] if greedy else [])
     prompt_ids = encode_prompts(problems, template, tokenizer)
-
-    def scored(settings: SamplingConfig) -> list[EvalSample]:
-        groups = generate_and_score(generator, pool, problems, prompt_ids, template, settings, seed, prompts_per_chunk)
-        return [s for g in groups for s in score_group(g, AnswerEquivalence(pool, template, g[0].problem), dataset=dataset)]
-
-    samples = scored(sampling)
-    greedy_samples = scored(dataclasses.replace(GREEDY, max_tokens=sampling.max_tokens, stop=list(sampling.stop))) if greedy else []
-    results = summarise(samples, greedy_samples, ks or default_ks(sampling.n), n_resamples=n_resamples, seed=seed)
+    out = evaluate(generator, pool, problems, prompt_ids, template, passes, dataset=dataset, prompts_per_chunk=prompts_per_chunk)
+    results = summarise(out["sampled"], out.get("greedy", []), ks or default_ks(sampling.n), n_resamples=n_resamples, seed=seed)
     return flat_metrics(results, prefix)

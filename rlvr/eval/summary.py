@@ -89,16 +89,12 @@ class GroupResult:
         def ci(f: Figure) -> list[float | None]:
             return [r(f.ci95[0]), r(f.ci95[1])]
 
-        out: dict[str, Any] = {
-            "pass@k": {str(k): r(f.value) for k, f in self.pass_at_k.items()},
-            "maj@k": {str(k): r(f.value) for k, f in self.maj_at_k.items()},
-            "avg@n": r(self.avg_at_n.value),
-        }
-        ci95: dict[str, Any] = {
-            "pass@k": {str(k): ci(f) for k, f in self.pass_at_k.items()},
-            "maj@k": {str(k): ci(f) for k, f in self.maj_at_k.items()},
-            "avg@n": ci(self.avg_at_n),
-        }
+        out: dict[str, Any] = {"pass@k": {str(k): r(f.value) for k, f in self.pass_at_k.items()}}
+        ci95: dict[str, Any] = {"pass@k": {str(k): ci(f) for k, f in self.pass_at_k.items()}}
+        if self.maj_at_k:  # absent when the eval ran without majority voting
+            out["maj@k"] = {str(k): r(f.value) for k, f in self.maj_at_k.items()}
+            ci95["maj@k"] = {str(k): ci(f) for k, f in self.maj_at_k.items()}
+        out["avg@n"], ci95["avg@n"] = r(self.avg_at_n.value), ci(self.avg_at_n)
         if self.greedy is not None:
             out["greedy"] = r(self.greedy.value)
             ci95["greedy"] = ci(self.greedy)
@@ -149,8 +145,9 @@ def _samples_per_problem(problems: dict[str, list[EvalSample]], where: str) -> i
     return n
 
 
-def score_problems(problems: dict[str, list[EvalSample]], ks: Sequence[int], where: str) -> ProblemScores:
-    """Per-problem pass@k, maj@k (each k), avg@n, no-answer rate and mean length."""
+def score_problems(problems: dict[str, list[EvalSample]], ks: Sequence[int], where: str, majority: bool = True) -> ProblemScores:
+    """Per-problem pass@k, maj@k (each k, when ``majority``: the samples carry answer clusters), avg@n,
+    no-answer rate and mean length."""
     n = _samples_per_problem(problems, where)
     too_big = [k for k in ks if k > n]
     if too_big:
@@ -159,12 +156,15 @@ def score_problems(problems: dict[str, list[EvalSample]], ks: Sequence[int], whe
     correct = np.array([sum(s.correct for s in problems[pid]) for pid in ids])
     sizes = np.full(len(ids), n)
     columns: list[np.ndarray] = [pass_at_k(sizes, correct, k) for k in ks]
-    maj = [maj_at_k([(s.cluster, s.correct) for s in problems[pid]], ks) for pid in ids]
-    columns.extend(np.array(maj).reshape(len(ids), len(ks)).T)
+    names = [f"pass@{k}" for k in ks]
+    if majority:
+        maj = [maj_at_k([(s.cluster, s.correct) for s in problems[pid]], ks) for pid in ids]
+        columns.extend(np.array(maj).reshape(len(ids), len(ks)).T)
+        names += [f"maj@{k}" for k in ks]
     columns.append(avg_at_n(sizes, correct))
     columns.append(np.array([np.mean([s.extracted is None for s in problems[pid]]) for pid in ids]))
     columns.append(np.array([np.mean([s.length for s in problems[pid]]) for pid in ids]))
-    names = [f"pass@{k}" for k in ks] + [f"maj@{k}" for k in ks] + ["avg@n", "no_answer_rate", "length_mean"]
+    names += ["avg@n", "no_answer_rate", "length_mean"]
     return ProblemScores(ids, names, np.stack(columns, axis=1))
 
 
@@ -229,7 +229,7 @@ def summarise_group(
         n=len(problems[scores.problem_ids[0]]),
         problems=len(scores.problem_ids),
         pass_at_k={k: fig[f"pass@{k}"] for k in ks},
-        maj_at_k={k: fig[f"maj@{k}"] for k in ks},
+        maj_at_k={k: fig[f"maj@{k}"] for k in ks if f"maj@{k}" in fig},
         avg_at_n=fig["avg@n"],
         no_answer_rate=fig["no_answer_rate"],
         length_mean=fig["length_mean"],
@@ -247,15 +247,17 @@ def summarise(
     *,
     n_resamples: int = N_RESAMPLES,
     seed: int = 0,
+    majority: bool = True,
 ) -> Results:
-    """model -> dataset -> :class:`GroupResult` for all samples (see the module docstring)."""
+    """model -> dataset -> :class:`GroupResult` for all samples (see the module docstring); maj@k
+    only with ``majority`` (the samples were clustered)."""
     ks = sorted(set(int(k) for k in ks))
     greedy_by: dict[tuple[str, str], dict[str, bool]] = {}
     for g in greedy:
         greedy_by.setdefault((g.model, g.dataset), {})[g.problem_id] = g.correct
     results: Results = {}
     for (model, dataset), problems in _by_problem(samples).items():
-        scores = score_problems(problems, ks, _where(model, dataset))
+        scores = score_problems(problems, ks, _where(model, dataset), majority)
         results.setdefault(model, {})[dataset] = summarise_group(
             problems, scores, greedy_by.get((model, dataset), {}), ks, n_resamples=n_resamples, seed=seed
         )

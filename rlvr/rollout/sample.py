@@ -3,7 +3,8 @@
 Generation and verification overlap: prompts go to the generator in chunks, and each chunk's
 completions are handed to the verifier pool (worker processes) while the next chunk generates, so
 scoring costs little wall time. The same code serves RL steps, in-training evaluation, SFT
-checkpoint selection and ``rlvr eval``.
+checkpoint selection and ``rlvr eval`` (:func:`score_chunks`; ``rlvr.eval.runner`` builds every
+evaluation on it).
 
 The verifier sees ``template.response_prefix + completion``: a template that opens the assistant
 turn with ``<think>`` expects the model's answer tags to close it, so the prefix is part of the
@@ -12,7 +13,11 @@ response being judged.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from rlvr.data import Problem
 from rlvr.errors import ConfigError
@@ -65,6 +70,75 @@ def verify_requests(problems: list[Problem], completions: list[list[Completion]]
     ]
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Prompts decoded in one generator call, with the settings and seed they are decoded with.
+
+    A chunk's seed is fixed by its position, not by what ran before it, so any subset of the
+    chunks of a run (a resumed eval) draws the same completions as the full run."""
+
+    problems: list[Problem]
+    prompt_ids: list[list[int]]
+    template: Any
+    sampling: SamplingConfig
+    seed: int
+    tag: Any = None  # what the caller needs to file the results (an eval: dataset and pass)
+
+
+def split_chunks(problems: list[Problem], prompt_ids: list[list[int]], template, sampling: SamplingConfig, seed: int,
+                 prompts_per_chunk: int = 64, tag: Any = None) -> list[Chunk]:
+    """``problems`` cut into consecutive chunks of ``prompts_per_chunk``, each seeded ``seed + its first position``."""
+    return [
+        Chunk(problems[start : start + prompts_per_chunk], prompt_ids[start : start + prompts_per_chunk], template, sampling,
+              seed + start, tag)
+        for start in range(0, len(problems), prompts_per_chunk)
+    ]
+
+
+def score_chunks(
+    generator: Generator, pool: VerifierPool, chunks: Iterable[Chunk], timing: dict[str, float] | None = None
+) -> Iterator[tuple[Chunk, list[list[ScoredCompletion]]]]:
+    """Generate each chunk and yield it with its scored completion groups (one per problem), in chunk order.
+
+    The generator never waits for the verifier: each chunk's completions go to the pool and the
+    next chunk generates at once. Between two generator calls the chunks whose verdicts are in
+    are yielded, so a caller that writes what it gets (``rlvr eval``) loses at most the chunks
+    still being verified when it crashes; the rest are awaited after the last call.
+
+    ``timing``, when given, accumulates ``gen_seconds`` (inside the generator) and
+    ``verify_seconds`` (waiting for verdicts after the last chunk generated: the scoring time that
+    overlap did not hide).
+    """
+    import time
+
+    pending: deque[tuple[Chunk, list[list[Completion]], Future]] = deque()
+
+    def scored(item: tuple[Chunk, list[list[Completion]], Future]) -> tuple[Chunk, list[list[ScoredCompletion]]]:
+        chunk, completions, future = item
+        verdicts = iter(future.result())
+        return chunk, [[ScoredCompletion(p, c, next(verdicts)) for c in group] for p, group in zip(chunk.problems, completions)]
+
+    gen = wait = 0.0
+    try:
+        for chunk in chunks:
+            t0 = time.perf_counter()
+            completions = generator.generate(chunk.prompt_ids, chunk.sampling, seed=chunk.seed)
+            gen += time.perf_counter() - t0
+            pending.append((chunk, completions, pool.submit(verify_requests(chunk.problems, completions, chunk.template))))
+            while pending and pending[0][2].done():
+                yield scored(pending.popleft())
+        while pending:
+            t0 = time.perf_counter()
+            item = pending.popleft()
+            item[2].result()
+            wait += time.perf_counter() - t0
+            yield scored(item)
+    finally:
+        if timing is not None:
+            timing["gen_seconds"] = timing.get("gen_seconds", 0.0) + gen
+            timing["verify_seconds"] = timing.get("verify_seconds", 0.0) + wait
+
+
 def generate_and_score(
     generator: Generator,
     pool: VerifierPool,
@@ -76,36 +150,6 @@ def generate_and_score(
     prompts_per_chunk: int = 64,
     timing: dict[str, float] | None = None,
 ) -> list[list[ScoredCompletion]]:
-    """``sampling.n`` scored completions per problem, in problem order.
-
-    ``timing``, when given, accumulates ``gen_seconds`` (inside the generator) and
-    ``verify_seconds`` (waiting for verdicts after the last chunk generated: the scoring time that
-    overlap did not hide).
-    """
-    import time
-
-    pending = []
-    gen = wait = 0.0
-    for start in range(0, len(problems), prompts_per_chunk):
-        chunk = slice(start, start + prompts_per_chunk)
-        t0 = time.perf_counter()
-        completions = generator.generate(prompt_ids[chunk], sampling, seed=seed + start)
-        gen += time.perf_counter() - t0
-        future = pool.submit(verify_requests(problems[chunk], completions, template))
-        pending.append((problems[chunk], completions, future))
-    out: list[list[ScoredCompletion]] = []
-    for probs, completions, future in pending:
-        t0 = time.perf_counter()
-        verdicts = iter(future.result())
-        wait += time.perf_counter() - t0
-        for p, group in zip(probs, completions):
-            out.append([ScoredCompletion(p, c, next(verdicts)) for c in group])
-    if timing is not None:
-        timing["gen_seconds"] = timing.get("gen_seconds", 0.0) + gen
-        timing["verify_seconds"] = timing.get("verify_seconds", 0.0) + wait
-    return out
-
-
-def accuracy(scored: list[list[ScoredCompletion]]) -> list[float]:
-    """Per-problem share of correct completions (pass@1 estimate per problem)."""
-    return [sum(s.correct for s in group) / len(group) for group in scored]
+    """``sampling.n`` scored completions per problem, in problem order (see :func:`score_chunks`)."""
+    chunks = split_chunks(problems, prompt_ids, template, sampling, seed, prompts_per_chunk)
+    return [group for _, groups in score_chunks(generator, pool, chunks, timing) for group in groups]

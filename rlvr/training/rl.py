@@ -74,7 +74,7 @@ from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_lea
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
 from rlvr.rollout.rewards import RewardConfig, assign_rewards
-from rlvr.rollout.sample import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
+from rlvr.rollout.sample import ScoredCompletion, check_prompts_fit, encode_prompts, generate_and_score
 from rlvr.training.loop import Run, note, run_stage
 from rlvr.training.run import RunConfig
 
@@ -505,19 +505,20 @@ class Trainer:
     def evaluate(self, step: int, samples: int) -> dict[str, Any]:
         """Greedy and sampled accuracy on the held-out problems (per-problem lists for the paired
         CI), computed by rank 0 alone and returned on every rank."""
+        from rlvr.eval.runner import EvalPass, evaluate, problem_accuracy
+
         out: dict[str, Any] | None = None
         if self.learner.is_main:
-            prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer)
-            greedy = generate_and_score(self.generator, self.pool, self.eval_problems, prompt_ids, self.template,
-                                        SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.rollout.max_tokens), seed=0,
-                                        prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
-            out = {"greedy": accuracy(greedy)}
+            r = self.cfg.rollout
+            passes = [EvalPass("greedy", SamplingConfig(n=1, temperature=0.0, max_tokens=r.max_tokens), seed=0)]
             if samples:
-                sampled = generate_and_score(self.generator, self.pool, self.eval_problems, prompt_ids, self.template,
-                                             SamplingConfig(n=samples, temperature=self.cfg.rollout.temperature, top_p=self.cfg.rollout.top_p,
-                                                            max_tokens=self.cfg.rollout.max_tokens),
-                                             seed=12345, prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
-                out["sampled"] = accuracy(sampled)
+                sampled = SamplingConfig(n=samples, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
+                passes.append(EvalPass("sampled", sampled, seed=12345))
+            prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer)
+            # No answer clustering: the summary reports accuracies only.
+            result = evaluate(self.generator, self.pool, self.eval_problems, prompt_ids, self.template, passes,
+                              dataset=self.cfg.eval.dataset.name, majority=False, prompts_per_chunk=r.prompts_per_chunk)
+            out = {name: problem_accuracy(samples) for name, samples in result.items()}
         return from_rank0(out, self.world_size)
 
     def periodic_eval(self) -> dict[str, float]:

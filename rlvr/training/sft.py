@@ -100,8 +100,8 @@ class HeldOutAccuracy:
         self.generator = self.pool = None
 
     def __call__(self, learner) -> float:
+        from rlvr.eval.runner import EvalPass, evaluate
         from rlvr.generation.base import build_generator
-        from rlvr.rollout.sample import accuracy, generate_and_score
         from rlvr.verifiers import VerifierPool
         from rlvr.generation.weight_sync import sync_weights
 
@@ -109,10 +109,10 @@ class HeldOutAccuracy:
             self.generator = build_generator(self.cfg.generator, self.model_path, self.tokenizer)
             self.pool = VerifierPool(workers=self.cfg.verifier_workers)
         sync_weights(learner, self.generator)
-        sampling = SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.max_tokens)
-        scored = generate_and_score(self.generator, self.pool, self.problems, self.prompt_ids, self.template, sampling, seed=0)
-        scores = accuracy(scored)
-        return sum(scores) / len(scores)
+        greedy = EvalPass("greedy", SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.max_tokens))
+        samples = evaluate(self.generator, self.pool, self.problems, self.prompt_ids, self.template, [greedy],
+                           dataset=self.cfg.dataset.name, majority=False)["greedy"]
+        return sum(s.correct for s in samples) / len(samples)
 
     def close(self) -> None:
         if self.generator is not None:
