@@ -179,3 +179,22 @@ def test_config_errors(tiny_model_dir, tiny_tokenizer):
         from_dict(SamplingConfig, {"top_k": 0})
     with pytest.raises(RlvrError, match="unknown generator 'vlm'.*hf, remote, vllm"):
         build_generator(GeneratorConfig(name="vlm"), str(tiny_model_dir), tiny_tokenizer)
+
+
+def test_registry_imports_implementations_lazily():
+    """base knows the built-ins by module name only: importing it (and validating a config) loads
+    no engine, and a name's module loads when the name is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from rlvr.config import from_dict\n"
+        "from rlvr.generation.base import GENERATORS, GeneratorConfig\n"
+        "from_dict(GeneratorConfig, {'name': 'remote', 'address': 'h:1'})\n"
+        "assert GENERATORS.names() == ['hf', 'remote', 'vllm'], GENERATORS.names()\n"
+        "loaded = [m for m in ('rlvr.generation.vllm', 'rlvr.generation.hf', 'rlvr.generation.remote.client', 'vllm') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "assert GENERATORS.get('hf').__module__ == 'rlvr.generation.hf' and 'vllm' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -3,7 +3,8 @@ take the learner's new weights after every update.
 
 Implementations live in registry :data:`GENERATORS` (``vllm``: vLLM in this process, the default;
 ``hf``: transformers ``generate``, the fallback; ``remote``: an engine in another process or node,
-served by ``rlvr serve-generator``, see :mod:`rlvr.generation.remote`). The trainer tokenizes
+served by ``rlvr serve-generator``, see :mod:`rlvr.generation.remote`), each registered lazily by
+module name: the implementations import this module, never the reverse. The trainer tokenizes
 prompts once and passes token ids, so the learner and the generator see exactly the same prompt
 tokens.
 
@@ -34,7 +35,7 @@ from rlvr.generation.weight_sync import Check
 class GeneratorConfig:
     """Which engine samples completions, and its resources."""
 
-    name: str = field("vllm", choices=lambda: _builtin_generators(), help="generator implementation: vllm (in this process), hf (transformers generate), remote (rlvr serve-generator) or a plug-in")
+    name: str = field("vllm", choices=lambda: GENERATORS, help="generator implementation: vllm (in this process), hf (transformers generate), remote (rlvr serve-generator) or a plug-in")
     dtype: Literal["float32", "bfloat16", "float16"] = field("float32", help="weights and activations dtype of the generator")
     max_model_len: int = field(512, ge=2, help="longest prompt + completion in tokens")
     gpu_memory_utilization: float = field(0.3, gt=0, le=1, help="vLLM on GPU: fraction of GPU memory for weights + KV cache (colocated with the learner)")
@@ -54,9 +55,15 @@ class GeneratorConfig:
 
     def validate(self) -> None:
         if self.address:
-            from rlvr.generation.remote import parse_address
-
             parse_address(self.address)
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``generator.address``: ``host:port`` (IPv6 as ``[::1]:port``) -> (host, port)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"generator.address must look like host:port, got '{address}'")
+    return host.strip("[]"), int(port)
 
 
 @dataclass
@@ -112,23 +119,18 @@ class Generator(Protocol):
     def close(self) -> None: ...
 
 
-GENERATORS: Registry = Registry("generator", "rlvr.generators")
+# Built-ins by module, imported on first use: each registers itself on import, and the vLLM one
+# must not import vllm before rlvr.env.setup() has run.
+GENERATORS: Registry = Registry(
+    "generator",
+    "rlvr.generators",
+    modules={"vllm": "rlvr.generation.vllm", "hf": "rlvr.generation.hf", "remote": "rlvr.generation.remote.client"},
+)
 
 
 def build_generator(cfg: GeneratorConfig, model_path: str, tokenizer) -> Generator:
     """The generator ``cfg.name`` serving the model at ``model_path`` (a save_pretrained directory)."""
-    return _builtin_generators().get(cfg.name)(cfg, model_path, tokenizer)
-
-
-def _builtin_generators() -> Registry:
-    """:data:`GENERATORS` with the built-ins registered (what ``generator.name`` is checked against)."""
-    # Imported lazily: each implementation registers itself on import, and the vLLM one must not
-    # import vllm before rlvr.env.setup() has run.
-    import rlvr.generation.remote  # noqa: F401
-    import rlvr.generation.hf  # noqa: F401
-    import rlvr.generation.vllm  # noqa: F401
-
-    return GENERATORS
+    return GENERATORS.get(cfg.name)(cfg, model_path, tokenizer)
 
 
 def sample_seed(seed: int, prompt_index: int, sample_index: int) -> int:
