@@ -53,7 +53,7 @@ from rlvr.eval.samples import GREEDY_FILE, SAMPLES_FILE, EvalSample, SampleKey, 
 from rlvr.eval.summary import Results, flat_metrics, summarise
 from rlvr.generation.base import Completion, Generator, GeneratorConfig, SamplingConfig
 from rlvr.io import atomic_write_json
-from rlvr.rollout.sample import ScoredCompletion, encode_prompts, generate_and_score, verify_requests
+from rlvr.rollout.sample import ScoredCompletion, encode_prompts, fit_prompts, generate_and_score, template_sampling, verify_requests
 from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
 
 META_FILE = "eval_meta.json"
@@ -390,8 +390,9 @@ class EvalRunner:
         self.cfg = cfg
         self.out = Path(cfg.output_dir)
         self.tasks = resolve_tasks(cfg)
-        greedy = dataclasses.replace(GREEDY, max_tokens=cfg.sampling.max_tokens, stop=list(cfg.sampling.stop))
+        greedy = dataclasses.replace(GREEDY, max_tokens=cfg.sampling.max_tokens, stop=cfg.sampling.stop)
         self.passes = ([_Pass(GREEDY_FILE, greedy)] if cfg.greedy else []) + [_Pass(SAMPLES_FILE, cfg.sampling)]
+        self.keep_last: dict[str, int | None] = {}  # per dataset label: on_overlong=truncate_left's cut, for this model
 
     def run(self) -> Results:
         from rlvr.eval.report import write_report
@@ -445,18 +446,20 @@ class EvalRunner:
         from rlvr.generation.base import build_generator
         from rlvr.models.load import load_tokenizer, resolve_model_path
 
+        tokenizer = load_tokenizer(path)
+        self._fit(tokenizer, resolve_model_path(path))
         pending = self._pending(model, written)
         if not pending:
             return
-        tokenizer = load_tokenizer(path)
-        prompt_ids = {id(c): self._encode(c, tokenizer) for c in pending}
+        prompt_ids = {id(c): encode_prompts(c.problems, c.task.template, tokenizer, self.keep_last[c.task.label]) for c in pending}
         generator = build_generator(self.cfg.generator, resolve_model_path(path), tokenizer)
         bar = tqdm(total=len(pending), desc=f"eval {model}", unit="chunk", disable=not self.cfg.progress, dynamic_ncols=True)
         try:
             previous = None
             for chunk in pending:
                 bar.set_postfix_str(f"{chunk.task.label} {'greedy' if chunk.run.file == GREEDY_FILE else 'sampled'}")
-                completions = generator.generate(prompt_ids[id(chunk)], chunk.run.sampling, seed=self.cfg.seed + chunk.start)
+                sampling = template_sampling(chunk.run.sampling, chunk.task.template)
+                completions = generator.generate(prompt_ids[id(chunk)], sampling, seed=self.cfg.seed + chunk.start)
                 future = pool.submit(verify_requests(chunk.problems, completions, chunk.task.template))
                 if previous is not None:
                     self._finish(model, *previous, pool, written)
@@ -469,16 +472,16 @@ class EvalRunner:
             bar.close()
             generator.close()
 
-    def _encode(self, chunk: _Chunk, tokenizer: Any) -> list[list[int]]:
-        ids = encode_prompts(chunk.problems, chunk.task.template, tokenizer)
-        limit = self.cfg.generator.max_model_len
-        for p, prompt in zip(chunk.problems, ids):
-            if len(prompt) >= limit:
-                raise RlvrError(
-                    f"dataset '{chunk.task.label}' problem {p.id}: the prompt has {len(prompt)} tokens, "
-                    f"generator.max_model_len is {limit}; raise it or filter long problems"
-                )
-        return ids
+    def _fit(self, tokenizer: Any, model_path: str) -> None:
+        """Apply each dataset's ``on_overlong`` to its prompts for this model, before its engine
+        starts. Skipped problems leave the task for every model (the report compares models on
+        the same problems), so a resumed run drops them again."""
+        for i, task in enumerate(self.tasks):
+            problems, self.keep_last[task.label] = fit_prompts(
+                task.problems, task.template, tokenizer, task.data, f"data.{task.label}", self.cfg.sampling.max_tokens,
+                self.cfg.generator, model_path,
+            )
+            self.tasks[i] = dataclasses.replace(task, problems=problems)
 
     def _finish(self, model: str, chunk: _Chunk, completions: list[list[Completion]], future: Any, pool: VerifierPool,
                 written: dict[str, _Written]) -> None:
@@ -533,6 +536,7 @@ def evaluate_in_training(
     greedy: bool = True,
     seed: int = 0,
     prompts_per_chunk: int = 64,
+    keep_last: int | None = None,
     n_resamples: int = 200,
     prefix: str = "eval",
 ) -> dict[str, float]:
@@ -543,13 +547,13 @@ def evaluate_in_training(
     ``ks`` defaults to powers of two up to ``sampling.n``. Intervals are not returned (a training
     log wants scalars), so the bootstrap runs with few resamples.
     """
-    prompt_ids = encode_prompts(problems, template, tokenizer)
+    prompt_ids = encode_prompts(problems, template, tokenizer, keep_last)
 
     def scored(settings: SamplingConfig) -> list[EvalSample]:
         groups = generate_and_score(generator, pool, problems, prompt_ids, template, settings, seed, prompts_per_chunk)
         return [s for g in groups for s in score_group(g, AnswerEquivalence(pool, template, g[0].problem), dataset=dataset)]
 
     samples = scored(sampling)
-    greedy_samples = scored(dataclasses.replace(GREEDY, max_tokens=sampling.max_tokens, stop=list(sampling.stop))) if greedy else []
+    greedy_samples = scored(dataclasses.replace(GREEDY, max_tokens=sampling.max_tokens, stop=sampling.stop)) if greedy else []
     results = summarise(samples, greedy_samples, ks or default_ks(sampling.n), n_resamples=n_resamples, seed=seed)
     return flat_metrics(results, prefix)

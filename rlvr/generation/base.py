@@ -15,7 +15,10 @@ truncation, raw and sampling-distribution logprobs coincide.
 
 A completion's ``token_ids`` include the end-of-sequence token when generation stopped on it
 (the learner must train on it to learn to stop); ``text`` is the detokenised completion without
-special tokens and without a matched stop string.
+special tokens. A matched stop string stays in both, up to its end: the verifier must see the
+closing ``</answer>`` a template stops on, and the learner trains on the tokens that ended the
+completion, as it does on EOS. Engines read ``stop=None`` as no stop strings; callers that render
+a template resolve it to the template's first (:func:`rlvr.rollout.sample.template_sampling`).
 """
 
 from __future__ import annotations
@@ -75,11 +78,15 @@ class SamplingConfig:
     top_p: float = field(1.0, gt=0, le=1, help="nucleus sampling mass (1 disables)")
     top_k: int = field(-1, ge=-1, help="sample among the k most likely tokens (-1 disables)")
     max_tokens: int = field(64, ge=1, help="most tokens per completion")
-    stop: list[str] = field(default_factory=list, help="strings that end a completion (besides end-of-sequence)")
+    stop: list[str] | None = field(
+        None, help="strings that end a completion (besides end-of-sequence), kept in it; null: the prompt template's, [] none"
+    )
 
     def validate(self) -> None:
         if self.top_k == 0:
             raise ValueError("top_k must be -1 (off) or positive")
+        if self.stop and "" in self.stop:
+            raise ValueError("stop: an empty string would end every completion at once")
 
 
 @dataclass

@@ -20,6 +20,9 @@ A template is a YAML file (``prompts/*.yaml``; keys below) loaded into :class:`P
   that split, never the problem being asked) that :meth:`PromptTemplate.render` puts before every
   question unless the caller passes its own: one place, so training, evaluation, SFT and
   ``rlvr data show`` all see the same prompt.
+* ``stop`` lists strings that end a completion, kept in it (R1-Zero's ``</answer>``: past the
+  answer tag a sample can only ramble into the length limit). Training, ``rlvr eval`` and the
+  trainer's evaluations sample with them unless their own ``stop`` is set.
 
 Templates are looked up by name in ``TEMPLATES`` (entry-point group ``rlvr.prompts``: a plug-in
 points at a :class:`PromptTemplate`, e.g. one built with :func:`load_template_file`) or given as a
@@ -71,8 +74,11 @@ class PromptTemplate:
     unit_hint: str = field("", help="text for {unit_hint} when the problem has a unit, formatted with {unit}")
     shot_format: str = field("{solution}\n{final}", help="assistant turn of a solved example: {solution}, {answer}, {final}")
     fewshot: FewShot | None = field(None, help="default few-shot examples: {dataset, split, k}")
+    stop: list[str] = field(default_factory=list, help="strings that end a completion (kept in it), e.g. ['</answer>']")
 
     def validate(self) -> None:
+        if "" in self.stop:
+            raise ValueError("stop: an empty string would end every completion at once")
         for text, allowed, what in ((self.template, _TEMPLATE_FIELDS, "template"),
                                     (self.shot_format, {"solution", "answer", "final"}, "shot_format"),
                                     (self.unit_hint, {"unit"}, "unit_hint")):

@@ -41,6 +41,7 @@ Asynchronous rollouts (``rollout.max_staleness >= 1``): see :mod:`rlvr.rollout.p
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import os
 import random
@@ -70,7 +71,7 @@ from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_lea
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
 from rlvr.rollout.rewards import RewardConfig, compute_rewards
-from rlvr.rollout.sample import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
+from rlvr.rollout.sample import ScoredCompletion, accuracy, encode_prompts, fit_prompts, generate_and_score
 from rlvr.training.run import MetricsLogger, RunConfig, RunDir, plot_curves
 
 
@@ -131,6 +132,9 @@ class RolloutConfig:
     temperature: float = field(1.0, gt=0, help="sampling temperature (the learner's logprobs use the same)")
     top_p: float = field(1.0, gt=0, le=1, help="nucleus sampling")
     max_tokens: int = field(96, ge=1, help="generation budget per completion")
+    stop: list[str] | None = field(
+        None, help="strings that end a completion, kept in it (null: the template's, e.g. r1-zero's </answer>; []: none); evaluations use them too"
+    )
     prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; scoring of one chunk overlaps the next")
     verifier_workers: int = field(1, ge=1, help="verifier worker processes")
     verifier_timeout: float = field(5.0, gt=0, help="seconds per verdict before it counts as wrong (reason timeout)")
@@ -315,9 +319,13 @@ class Trainer:
         self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints, is_main=self.run.is_main)
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
-        self.train_problems = load_problems(cfg.data)
-        self.eval_problems = load_problems(cfg.eval.dataset)[: cfg.eval.num_problems] if (cfg.eval.before_after or cfg.eval.every) else []
-        check_prompts_fit(self.train_problems + self.eval_problems, self.template, self.tokenizer, cfg.rollout.max_tokens, cfg.generator, cfg.model.path)
+        fit = functools.partial(fit_prompts, template=self.template, tokenizer=self.tokenizer, max_tokens=cfg.rollout.max_tokens,
+                                generator=cfg.generator, model_path=cfg.model.path)
+        self.train_problems, self.keep_last = fit(load_problems(cfg.data), data=cfg.data, key="data")
+        evaluating = cfg.eval.before_after or cfg.eval.every
+        self.eval_problems, self.eval_keep_last = (
+            fit(load_problems(cfg.eval.dataset)[: cfg.eval.num_problems], data=cfg.eval.dataset, key="eval.dataset") if evaluating else ([], None)
+        )
         resume_from = self.run.resume_point(self.ckpts)
         self.state: dict[str, Any] = {}
         policy_path = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
@@ -369,7 +377,7 @@ class Trainer:
 
     def _sampling(self) -> SamplingConfig:
         r = self.cfg.rollout
-        return SamplingConfig(n=r.n, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
+        return SamplingConfig(n=r.n, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens, stop=r.stop)
 
     # ---------------------------------------------------------------- rollouts
 
@@ -390,7 +398,7 @@ class Trainer:
             # Refills draw at least half a batch: zero-variance groups are common and a small draw would need many rounds.
             problems = self._next_problems(need if round_ == 0 else max(need, want // 2))
             stats["problem_ids"].extend(p.id for p in problems)
-            prompt_ids = encode_prompts(problems, self.template, self.tokenizer)
+            prompt_ids = encode_prompts(problems, self.template, self.tokenizer, self.keep_last)
             groups = generate_and_score(self.generator, self.pool, problems, prompt_ids, self.template, self._sampling(),
                                         seed=self.cfg.run.seed * 1_000_003 + step * 997 + round_ + self.rank * _RANK_SEED_STRIDE,
                                         prompts_per_chunk=self.cfg.rollout.prompts_per_chunk, timing=stats)
@@ -567,15 +575,15 @@ class Trainer:
         CI), computed by rank 0 alone and returned on every rank."""
         out: dict[str, Any] | None = None
         if self.learner.is_main:
-            prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer)
+            prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer, self.eval_keep_last)
             greedy = generate_and_score(self.generator, self.pool, self.eval_problems, prompt_ids, self.template,
-                                        SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.rollout.max_tokens), seed=0,
+                                        SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.rollout.max_tokens, stop=self.cfg.rollout.stop), seed=0,
                                         prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
             out = {"greedy": accuracy(greedy)}
             if samples:
                 sampled = generate_and_score(self.generator, self.pool, self.eval_problems, prompt_ids, self.template,
                                              SamplingConfig(n=samples, temperature=self.cfg.rollout.temperature, top_p=self.cfg.rollout.top_p,
-                                                            max_tokens=self.cfg.rollout.max_tokens),
+                                                            max_tokens=self.cfg.rollout.max_tokens, stop=self.cfg.rollout.stop),
                                              seed=12345, prompts_per_chunk=self.cfg.rollout.prompts_per_chunk)
                 out["sampled"] = accuracy(sampled)
         return _from_rank0(out, self.world_size)
@@ -587,9 +595,9 @@ class Trainer:
         out: dict[str, float] | None = None
         if self.learner.is_main:
             r = self.cfg.rollout
-            sampling = SamplingConfig(n=max(1, self.cfg.eval.samples), temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
+            sampling = SamplingConfig(n=max(1, self.cfg.eval.samples), temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens, stop=r.stop)
             out = evaluate_in_training(self.generator, self.pool, self.tokenizer, self.eval_problems, self.template, sampling,
-                                       dataset=self.cfg.eval.dataset.name, prompts_per_chunk=r.prompts_per_chunk)
+                                       dataset=self.cfg.eval.dataset.name, prompts_per_chunk=r.prompts_per_chunk, keep_last=self.eval_keep_last)
         return _from_rank0(out, self.world_size)
 
     # ---------------------------------------------------------------- the loop
