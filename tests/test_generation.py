@@ -166,6 +166,21 @@ def test_stop_string_ends_the_tiny_arith_model_alike_in_both_engines():
     assert not exp.truncated[0] and exp.response_mask.sum() == len(c.token_ids)
 
 
+def test_rollout_truncated_only_when_max_tokens_cut():
+    """A completion that ended on a stop string has no EOS; it used to be masked as truncated."""
+    from rlvr.data import Problem
+    from rlvr.generation.base import Completion
+    from rlvr.rollout.experience import build_experience
+    from rlvr.rollout.sample import ScoredCompletion
+    from rlvr.verifiers import Verdict
+
+    p, v = Problem(id="p", prompt="q", answer="1"), Verdict(True, "1", "ok")
+    group = [ScoredCompletion(p, Completion(0, [5, 6, 7], [0.0] * 3, "<answer>1</answer>", reason), v) for reason in ("stop", "length")]
+    exp = build_experience([group], [[3, 4]], [0], eos_token_id=2, pad_token_id=0, mask_truncated_completions=True)
+    assert exp.truncated.tolist() == [False, True]
+    assert exp.response_mask.sum(dim=1).tolist() == [3, 0]
+
+
 def test_template_stop_strings_apply_unless_set():
     from rlvr.prompts import get_template
     from rlvr.rollout.sample import template_sampling
