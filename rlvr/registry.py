@@ -7,7 +7,10 @@ declaring an entry point in its own ``pyproject.toml``::
     [project.entry-points."rlvr.datasets"]
     my-physics = "my_pkg.data:load_my_physics"
 
-Entry points are loaded lazily, the first time a name is not found among the built-ins.
+Entry points are loaded lazily, the first time a name is not found among the built-ins. A
+built-in can be lazy too (``modules``: name -> module that registers it on import), so the
+registry's owner never imports its implementations: they import the registry, one way, and a heavy
+or order-sensitive import (vLLM must follow ``rlvr.env.setup()``) happens only when the name is used.
 
 Traits. A registry may declare a dataclass of *traits*: what an entry says about itself that its
 callers must act on (an advantage estimator that needs critic values, a loss that needs the
@@ -20,6 +23,7 @@ defaults.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
@@ -32,12 +36,14 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A mapping from names to objects (functions or classes) of one kind."""
 
-    def __init__(self, kind: str, entry_point_group: str | None = None, traits: type | None = None):
+    def __init__(self, kind: str, entry_point_group: str | None = None, traits: type | None = None,
+                 modules: dict[str, str] | None = None):
         self.kind = kind  # used in error messages: "unknown advantage estimator 'grpoo'"
         self.group = entry_point_group
         self.traits_type = traits  # a dataclass whose defaults fit an entry that declares nothing
         self._items: dict[str, T] = {}
         self._traits: dict[str, Any] = {}
+        self._modules = dict(modules or {})  # lazy built-ins: name -> module registering it on import
         self._plugins_loaded = False
 
     def register(self, name: str, obj: T | None = None, *, replace: bool = False, **traits: Any) -> Callable[[T], T] | T:
@@ -70,12 +76,16 @@ class Registry(Generic[T]):
                 raise RlvrError(f"{self.kind} plug-in '{ep.name}' ({ep.value}) failed to load: {e}") from e
 
     def get(self, name: str) -> T:
+        if name not in self._items and name in self._modules:
+            importlib.import_module(self._modules[name])
+            if name not in self._items:
+                raise RlvrError(f"{self.kind} '{name}': module {self._modules[name]} did not register it")
         if name not in self._items:
             self._load_plugins()
         try:
             return self._items[name]
         except KeyError:
-            known = ", ".join(sorted(self._items)) or "none"
+            known = ", ".join(sorted({*self._items, *self._modules})) or "none"
             raise RlvrError(f"unknown {self.kind} '{name}' (known: {known})") from None
 
     def traits(self, name: str) -> Any:
@@ -87,11 +97,11 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         self._load_plugins()
-        return sorted(self._items)
+        return sorted({*self._items, *self._modules})
 
     def __contains__(self, name: str) -> bool:
         self._load_plugins()
-        return name in self._items
+        return name in self._items or name in self._modules
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

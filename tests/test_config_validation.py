@@ -187,20 +187,60 @@ def test_cli_refuses_with_one_line_and_exit_2(tmp_path, argv, needle):
     assert not (tmp_path / "run").exists()
 
 
-def test_prompt_plus_budget_must_fit_the_context():
-    """Checked once the model and prompts are known, before an engine starts: vLLM caps
-    max_model_len at the model's positions (256 for tiny-arith) and failed on the first long prompt."""
+def _arith_fit(data: dict, max_tokens: int = 96, max_model_len: int = 512):
     from rlvr.data import DatasetConfig, load_problems
     from rlvr.generation.base import GeneratorConfig
     from rlvr.models.load import load_tokenizer
     from rlvr.prompts import get_template
-    from rlvr.rollout.sample import check_prompts_fit
+    from rlvr.rollout.sample import encode_prompts, fit_prompts
 
-    problems = load_problems(DatasetConfig(name="arith", split="test", options={"level": "hard"}))[:50]
-    args = (problems, get_template("arith"), load_tokenizer("tiny-arith"))
-    check_prompts_fit(*args, 96, GeneratorConfig(max_model_len=512), "tiny-arith")
-    with pytest.raises(ConfigError, match=r"generator.max_model_len: problem \S+'s prompt has \d+ tokens, plus rollout.max_tokens 240 "
-                                          r"is \d+ > 256 \(generator.max_model_len, capped by the model's max_position_embeddings 256\)"):
-        check_prompts_fit(*args, 240, GeneratorConfig(max_model_len=512), "tiny-arith")
-    with pytest.raises(ConfigError, match=r"> 100 \(generator.max_model_len\)"):
-        check_prompts_fit(*args, 96, GeneratorConfig(max_model_len=100), "tiny-arith")
+    cfg = C.from_dict(DatasetConfig, {"name": "arith", "split": "test", "options": {"level": "hard"}, "limit": 50, **data}, "data")
+    problems, template, tokenizer = load_problems(cfg), get_template("arith"), load_tokenizer("tiny-arith")
+    kept, keep_last = fit_prompts(problems, template, tokenizer, cfg, "data", max_tokens, GeneratorConfig(max_model_len=max_model_len), "tiny-arith")
+    lengths = [len(x) for x in encode_prompts(problems, template, tokenizer)]
+    return problems, lengths, kept, [len(x) for x in encode_prompts(kept, template, tokenizer, keep_last)]
+
+
+def test_prompt_plus_budget_must_fit_the_context():
+    """Checked once the model and prompts are known, before an engine starts: vLLM caps
+    max_model_len at the model's positions (256 for tiny-arith) and failed on the first long prompt."""
+    problems, _, kept, _ = _arith_fit({})
+    assert kept == problems
+    with pytest.raises(ConfigError, match=r"^data: dataset 'arith' split 'test' problem \S+: the prompt with template 'arith' has \d+ tokens, "
+                                          r"more than the 16 allowed \(context 256 \(generator.max_model_len, capped by the model's "
+                                          r"max_position_embeddings 256\) - max_tokens 240\); \d+ of 50 prompts are this long"):
+        _arith_fit({}, max_tokens=240)
+    with pytest.raises(ConfigError, match=r"more than the 4 allowed \(context 100 \(generator.max_model_len\) - max_tokens 96\)"):
+        _arith_fit({}, max_model_len=100)
+    with pytest.raises(ConfigError, match=r"max_tokens 300 leaves no room for a prompt in the 256-token context"):
+        _arith_fit({}, max_tokens=300)
+    with pytest.raises(ConfigError, match=r"^data.max_prompt_tokens: 200 prompt tokens plus max_tokens 96 exceed the 256-token context .*at most 160 fit"):
+        _arith_fit({"max_prompt_tokens": 200})
+
+
+def test_on_overlong_skip_and_truncate_left(capsys):
+    problems, lengths, _, _ = _arith_fit({}, max_tokens=8)
+    limit = sorted(lengths)[len(lengths) // 2]  # about half the prompts are longer
+    longer = sum(n > limit for n in lengths)
+    assert 0 < longer < len(problems)
+    with pytest.raises(ConfigError, match=rf"^data: dataset 'arith' split 'test' problem \S+: .* more than the {limit} allowed \(data.max_prompt_tokens\)"):
+        _arith_fit({"max_prompt_tokens": limit})
+    _, _, kept, kept_lengths = _arith_fit({"max_prompt_tokens": limit, "on_overlong": "skip"})
+    assert len(kept) == len(problems) - longer and max(kept_lengths) <= limit
+    assert f"skipped {longer} of {len(problems)} prompts longer than {limit} tokens" in capsys.readouterr().err
+    _, _, kept, cut = _arith_fit({"max_prompt_tokens": limit, "on_overlong": "truncate_left"})
+    assert kept == problems and cut == [min(n, limit) for n in lengths]
+    assert f"cut {longer} of {len(problems)} prompts longer than {limit} tokens to their last {limit}" in capsys.readouterr().err
+
+
+def test_eval_refuses_an_overlong_prompt_with_one_line(tmp_path):
+    """The bundled model has 256 positions: every GSM8K prompt with its template (4 shots) is
+    longer. rlvr eval used to start vLLM and die in it with a traceback."""
+    out = _cli("eval", "--model", "tiny-arith", "--datasets", "gsm8k", "--limit", "2", "--output", str(tmp_path / "ev"),
+               "sampling.max_tokens=64")
+    assert out.returncode != 0
+    err = out.stderr.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert err.startswith("rlvr eval: error: data.gsm8k: dataset 'gsm8k' split 'test' problem gsm8k-test-") and "more than the 192 allowed" in err, err
+
+

@@ -130,8 +130,67 @@ def test_stop_string(gen, prompt_ids):
     stop = next(ch for ch in base[i].text[2:] if ch.strip())  # a character this completion will produce
     cut = gen.generate(prompt_ids[:1], SamplingConfig(n=4, max_tokens=32, stop=[stop]), seed=4)[0][i]
     assert cut.finish_reason == "stop"
-    assert cut.text == base[i].text[: base[i].text.index(stop)]
+    assert cut.text == base[i].text[: base[i].text.index(stop) + len(stop)]  # kept, as the verifier needs a closing tag
     assert cut.token_ids == base[i].token_ids[: len(cut.token_ids)] and len(cut.logprobs) == len(cut.token_ids)
+
+
+def test_stop_string_ends_the_tiny_arith_model_alike_in_both_engines():
+    """The bundled model writes "59+7\n=66\nAnswer: 66": a stop string it emits ends the completion
+    at the same token in vLLM and HF, kept in the text, and the rollout does not count it as
+    truncated (it has no EOS, but max_tokens did not cut it)."""
+    from rlvr.data import Problem
+    from rlvr.models.load import load_tokenizer, resolve_model_path
+    from rlvr.rollout.experience import build_experience
+    from rlvr.rollout.sample import ScoredCompletion
+    from rlvr.verifiers import Verdict
+
+    path = resolve_model_path("tiny-arith")
+    tok = load_tokenizer(path)
+    prompt = [tok("59+7=?\n").input_ids]
+    outs = {}
+    for name in ("vllm", "hf"):
+        g = build_generator(GeneratorConfig(name=name, max_model_len=128, cpu_kv_cache_gib=0.25), path, tok)
+        try:
+            full = g.generate(prompt, SamplingConfig(n=1, temperature=0.0, max_tokens=40, stop=[]))[0][0]
+            outs[name] = g.generate(prompt, SamplingConfig(n=1, temperature=0.0, max_tokens=40, stop=["\n="]))[0][0]
+        finally:
+            g.close()
+        assert full.text.startswith("59+7\n=66\n") and full.token_ids[-1] == tok.eos_token_id
+        c = outs[name]
+        assert (c.text, c.finish_reason) == ("59+7\n=", "stop")
+        assert c.token_ids == full.token_ids[: len(c.token_ids)] and tok.eos_token_id not in c.token_ids
+    assert outs["vllm"].token_ids == outs["hf"].token_ids
+    c = outs["hf"]
+    scored = [[ScoredCompletion(Problem(id="p", prompt="59+7=?", answer="66"), c, Verdict(False, None, "no_answer"))]]
+    exp = build_experience(scored, prompt, [0], tok.eos_token_id, tok.pad_token_id or 0, mask_truncated_completions=True)
+    assert not exp.truncated[0] and exp.response_mask.sum() == len(c.token_ids)
+
+
+def test_rollout_truncated_only_when_max_tokens_cut():
+    """A completion that ended on a stop string has no EOS; it used to be masked as truncated."""
+    from rlvr.data import Problem
+    from rlvr.generation.base import Completion
+    from rlvr.rollout.experience import build_experience
+    from rlvr.rollout.sample import ScoredCompletion
+    from rlvr.verifiers import Verdict
+
+    p, v = Problem(id="p", prompt="q", answer="1"), Verdict(True, "1", "ok")
+    group = [ScoredCompletion(p, Completion(0, [5, 6, 7], [0.0] * 3, "<answer>1</answer>", reason), v) for reason in ("stop", "length")]
+    exp = build_experience([group], [[3, 4]], [0], eos_token_id=2, pad_token_id=0, mask_truncated_completions=True)
+    assert exp.truncated.tolist() == [False, True]
+    assert exp.response_mask.sum(dim=1).tolist() == [3, 0]
+
+
+def test_template_stop_strings_apply_unless_set():
+    from rlvr.prompts import get_template
+    from rlvr.rollout.sample import template_sampling
+
+    r1 = get_template("r1-zero")
+    assert r1.stop == ["</answer>"]
+    assert template_sampling(SamplingConfig(), r1).stop == ["</answer>"]
+    assert template_sampling(SamplingConfig(stop=[]), r1).stop == []  # an explicit empty list: no stop strings
+    assert template_sampling(SamplingConfig(stop=["\n\n"]), r1).stop == ["\n\n"]
+    assert template_sampling(SamplingConfig(), get_template("arith")).stop == []
 
 
 def test_chunked_n(gen, prompt_ids, monkeypatch):
@@ -179,3 +238,22 @@ def test_config_errors(tiny_model_dir, tiny_tokenizer):
         from_dict(SamplingConfig, {"top_k": 0})
     with pytest.raises(RlvrError, match="unknown generator 'vlm'.*hf, remote, vllm"):
         build_generator(GeneratorConfig(name="vlm"), str(tiny_model_dir), tiny_tokenizer)
+
+
+def test_registry_imports_implementations_lazily():
+    """base knows the built-ins by module name only: importing it (and validating a config) loads
+    no engine, and a name's module loads when the name is used."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from rlvr.config import from_dict\n"
+        "from rlvr.generation.base import GENERATORS, GeneratorConfig\n"
+        "from_dict(GeneratorConfig, {'name': 'remote', 'address': 'h:1'})\n"
+        "assert GENERATORS.names() == ['hf', 'remote', 'vllm'], GENERATORS.names()\n"
+        "loaded = [m for m in ('rlvr.generation.vllm', 'rlvr.generation.hf', 'rlvr.generation.remote.client', 'vllm') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "assert GENERATORS.get('hf').__module__ == 'rlvr.generation.hf' and 'vllm' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

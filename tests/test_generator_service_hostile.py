@@ -15,7 +15,8 @@ import pytest
 from test_generator_service import Server
 
 from rlvr.generation.base import GeneratorConfig
-from rlvr.generation.remote import _HANDSHAKE_SECONDS, _MAX_PENDING_PER_HOST, _Connection, auth_mac, load_token
+from rlvr.generation.remote.client import _Connection
+from rlvr.generation.remote.protocol import HANDSHAKE_SECONDS, MAX_PENDING_PER_HOST, auth_mac, load_token
 
 SERVED_WITHIN = 1.0
 
@@ -104,10 +105,10 @@ def test_deeply_nested_json_after_auth(server):
 
 def test_idle_flood(server):
     """Idle connections that never answer the challenge used to delay every client by 10 s each."""
-    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3 * _MAX_PENDING_PER_HOST)]
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3 * MAX_PENDING_PER_HOST)]
     try:
         _assert_served(server)
-        for sock in idle[:-_MAX_PENDING_PER_HOST]:  # the cap held: all but the newest were cut, well before their deadline
+        for sock in idle[:-MAX_PENDING_PER_HOST]:  # the cap held: all but the newest were cut, well before their deadline
             sock.settimeout(1.0)
             assert _closed_by_server(sock)
     finally:
@@ -139,8 +140,8 @@ def test_slow_loris_trickle(server):
     try:
         time.sleep(0.5)  # the trickle is under way
         _assert_served(server)
-        thread.join(timeout=_HANDSHAKE_SECONDS + 10)
-        assert closed_after and closed_after[0] < _HANDSHAKE_SECONDS + 2
+        thread.join(timeout=HANDSHAKE_SECONDS + 10)
+        assert closed_after and closed_after[0] < HANDSHAKE_SECONDS + 2
     finally:
         stop.set()
         thread.join(timeout=5)

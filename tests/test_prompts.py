@@ -77,6 +77,30 @@ def test_gsm8k_template_and_fewshot_from_dataset() -> None:
     assert "'#### <number>'" in tok.messages[-1]["content"]
 
 
+def test_declared_fewshot_applied_by_default() -> None:
+    """gsm8k.yaml declares 4 shots: render (and messages) use them without being handed any,
+    and never show a question as its own example."""
+    t = get_template("gsm8k")
+    first = load_problems(DatasetConfig(name="gsm8k", split="train", limit=5))
+    tok = ChatTokenizer()
+    t.render(Q, tok)
+    users = [m["content"] for m in tok.messages if m["role"] == "user"]
+    assert len(users) == 5 and all(s.prompt in u for s, u in zip(first[:4], users))
+    t.render(first[0], tok)
+    shown = [m["content"] for m in tok.messages if m["role"] == "user"][:-1]
+    assert len(shown) == 4 and first[0].prompt not in "".join(shown) and first[4].prompt in shown[-1]
+    assert len(t.messages(Q)) == 9
+    assert t.render(Q, tok, fewshot=[]) and len(tok.messages) == 1  # an explicit empty list: zero-shot
+
+
+def test_data_show_renders_declared_fewshot(capsys: pytest.CaptureFixture[str]) -> None:
+    from rlvr.cli import main
+
+    assert main(["data", "show", "gsm8k", "--split", "test", "--n", "1", "--template", "gsm8k"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("[assistant]") == 4 and out.count("[user]") == 5
+
+
 def test_physics_unit_and_choices() -> None:
     t = get_template("physics")
     with_unit = Problem(id="p", prompt="How fast?", answer="3.0", unit="m/s", answer_type="quantity")

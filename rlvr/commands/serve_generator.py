@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rlvr.config import check_port, load_config
     from rlvr.errors import ConfigError
-    from rlvr.generation.remote import ServeConfig, serve
+    from rlvr.generation.remote.server import ServeConfig, serve
 
     try:  # before the engine loads, which takes minutes
         check_port(args.port)

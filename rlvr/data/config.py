@@ -61,6 +61,12 @@ class DatasetConfig:
         1 << 20, ge=1, help="a row (JSONL line, CSV record) longer than this is a bad row naming file:line, not a giant prompt deep in training"
     )
     on_bad_row: Literal["error", "skip"] = field("error", help="error: stop at the first bad row (naming file:line); skip: drop it and warn with a count")
+    max_prompt_tokens: int | None = field(
+        None, ge=1, help="longest prompt in tokens, rendered with its template (null: what fits, the generator's context minus max_tokens)"
+    )
+    on_overlong: Literal["error", "skip", "truncate_left"] = field(
+        "error", help="a longer prompt: error (naming the row and the limit), skip it (reporting the count), or keep its last tokens"
+    )
     options: dict[str, Any] = field(default_factory=dict, help="dataset-specific knobs, e.g. {level: hard} for arith, {language: en} for abench-physics")
 
     def validate(self) -> None:

@@ -61,7 +61,7 @@ from rlvr.eval.samples import GREEDY_FILE, SAMPLES_FILE, EvalSample, SampleKey, 
 from rlvr.eval.summary import Results, flat_metrics, summarise
 from rlvr.generation.base import Completion, Generator, GeneratorConfig, SamplingConfig
 from rlvr.io import atomic_write_json
-from rlvr.rollout.sample import Chunk, ScoredCompletion, encode_prompts, score_chunks, split_chunks
+from rlvr.rollout.sample import Chunk, ScoredCompletion, encode_prompts, fit_prompts, score_chunks, split_chunks
 from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
 
 META_FILE = "eval_meta.json"
@@ -340,7 +340,7 @@ class EvalPass:
 
 def greedy_sampling(sampling: SamplingConfig) -> SamplingConfig:
     """The greedy pass of a sampled setting: one completion at temperature 0, same budget and stops."""
-    return dataclasses.replace(GREEDY, max_tokens=sampling.max_tokens, stop=list(sampling.stop))
+    return dataclasses.replace(GREEDY, max_tokens=sampling.max_tokens, stop=sampling.stop)
 
 
 def eval_chunks(problems: list[Problem], prompt_ids: list[list[int]], template: Any, run: EvalPass, *, dataset: str,
@@ -510,25 +510,28 @@ class EvalRunner:
         self.passes = ([EvalPass("greedy", greedy_sampling(cfg.sampling), cfg.seed)] if cfg.greedy else []) + [
             EvalPass("sampled", cfg.sampling, cfg.seed)
         ]
-        self.models = [self._resolve_model(label, path) for label, path in cfg.model_specs()]
+        self.models = self._resolve_models()
 
-    def _resolve_model(self, label: str, path: str) -> _Model:
+    def _resolve_models(self) -> list[_Model]:
+        """Every model's tokenizer and prompt ids, after each dataset's ``data.on_overlong`` for
+        that model, before any engine starts. A problem one model skips leaves the task for every
+        model (the report compares models on the same problems), so prompts are encoded last."""
         from rlvr.models.load import load_tokenizer, resolve_model_path
 
-        resolved = resolve_model_path(path)
-        tokenizer = load_tokenizer(resolved)
-        limit = self.cfg.generator.max_model_len
-        prompt_ids = {}
-        for t in self.tasks:
-            ids = encode_prompts(t.problems, t.template, tokenizer)
-            for p, prompt in zip(t.problems, ids):
-                if len(prompt) >= limit:
-                    raise RlvrError(
-                        f"dataset '{t.label}' problem {p.id}: the prompt has {len(prompt)} tokens for model '{label}', "
-                        f"generator.max_model_len is {limit}; raise it or filter long problems"
-                    )
-            prompt_ids[t.label] = ids
-        return _Model(label, resolved, tokenizer, prompt_ids)
+        loaded, keep_last = [], {}
+        for label, path in self.cfg.model_specs():
+            resolved = resolve_model_path(path)
+            tokenizer = load_tokenizer(resolved)
+            for i, t in enumerate(self.tasks):
+                problems, keep_last[label, t.label] = fit_prompts(
+                    t.problems, t.template, tokenizer, t.data, f"data.{t.label}", self.cfg.sampling.max_tokens, self.cfg.generator, resolved
+                )
+                self.tasks[i] = dataclasses.replace(t, problems=problems)
+            loaded.append((label, resolved, tokenizer))
+        return [
+            _Model(label, resolved, tokenizer, {t.label: encode_prompts(t.problems, t.template, tokenizer, keep_last[label, t.label]) for t in self.tasks})
+            for label, resolved, tokenizer in loaded
+        ]
 
     def _open_output(self) -> dict[str, _Written]:
         cfg, out = self.cfg, self.out
@@ -648,6 +651,7 @@ def evaluate_in_training(
     greedy: bool = True,
     seed: int = 0,
     prompts_per_chunk: int = 64,
+    keep_last: int | None = None,
     n_resamples: int = 200,
     prefix: str = "eval",
 ) -> dict[str, float]:
@@ -659,7 +663,7 @@ def evaluate_in_training(
     wants scalars), so the bootstrap runs with few resamples.
     """
     passes = [EvalPass("sampled", sampling, seed)] + ([EvalPass("greedy", greedy_sampling(sampling), seed)] if greedy else [])
-    prompt_ids = encode_prompts(problems, template, tokenizer)
+    prompt_ids = encode_prompts(problems, template, tokenizer, keep_last)
     out = evaluate(generator, pool, problems, prompt_ids, template, passes, dataset=dataset, prompts_per_chunk=prompts_per_chunk)
     results = summarise(out["sampled"], out.get("greedy", []), ks or default_ks(sampling.n), n_resamples=n_resamples, seed=seed)
     return flat_metrics(results, prefix)

@@ -3,7 +3,8 @@ take the learner's new weights after every update.
 
 Implementations live in registry :data:`GENERATORS` (``vllm``: vLLM in this process, the default;
 ``hf``: transformers ``generate``, the fallback; ``remote``: an engine in another process or node,
-served by ``rlvr serve-generator``, see :mod:`rlvr.generation.remote`). The trainer tokenizes
+served by ``rlvr serve-generator``, see :mod:`rlvr.generation.remote`), each registered lazily by
+module name: the implementations import this module, never the reverse. The trainer tokenizes
 prompts once and passes token ids, so the learner and the generator see exactly the same prompt
 tokens.
 
@@ -14,7 +15,10 @@ truncation, raw and sampling-distribution logprobs coincide.
 
 A completion's ``token_ids`` include the end-of-sequence token when generation stopped on it
 (the learner must train on it to learn to stop); ``text`` is the detokenised completion without
-special tokens and without a matched stop string.
+special tokens. A matched stop string stays in both, up to its end: the verifier must see the
+closing ``</answer>`` a template stops on, and the learner trains on the tokens that ended the
+completion, as it does on EOS. Engines read ``stop=None`` as no stop strings; callers that render
+a template resolve it to the template's first (:func:`rlvr.rollout.sample.template_sampling`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from rlvr.generation.weight_sync import Check
 class GeneratorConfig:
     """Which engine samples completions, and its resources."""
 
-    name: str = field("vllm", choices=lambda: _builtin_generators(), help="generator implementation: vllm (in this process), hf (transformers generate), remote (rlvr serve-generator) or a plug-in")
+    name: str = field("vllm", choices=lambda: GENERATORS, help="generator implementation: vllm (in this process), hf (transformers generate), remote (rlvr serve-generator) or a plug-in")
     dtype: Literal["float32", "bfloat16", "float16"] = field("float32", help="weights and activations dtype of the generator")
     max_model_len: int = field(512, ge=2, help="longest prompt + completion in tokens")
     gpu_memory_utilization: float = field(0.3, gt=0, le=1, help="vLLM on GPU: fraction of GPU memory for weights + KV cache (colocated with the learner)")
@@ -54,9 +58,15 @@ class GeneratorConfig:
 
     def validate(self) -> None:
         if self.address:
-            from rlvr.generation.remote import parse_address
-
             parse_address(self.address)
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``generator.address``: ``host:port`` (IPv6 as ``[::1]:port``) -> (host, port)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"generator.address must look like host:port, got '{address}'")
+    return host.strip("[]"), int(port)
 
 
 @dataclass
@@ -68,11 +78,15 @@ class SamplingConfig:
     top_p: float = field(1.0, gt=0, le=1, help="nucleus sampling mass (1 disables)")
     top_k: int = field(-1, ge=-1, help="sample among the k most likely tokens (-1 disables)")
     max_tokens: int = field(64, ge=1, help="most tokens per completion")
-    stop: list[str] = field(default_factory=list, help="strings that end a completion (besides end-of-sequence)")
+    stop: list[str] | None = field(
+        None, help="strings that end a completion (besides end-of-sequence), kept in it; null: the prompt template's, [] none"
+    )
 
     def validate(self) -> None:
         if self.top_k == 0:
             raise ValueError("top_k must be -1 (off) or positive")
+        if self.stop and "" in self.stop:
+            raise ValueError("stop: an empty string would end every completion at once")
 
 
 @dataclass
@@ -112,23 +126,18 @@ class Generator(Protocol):
     def close(self) -> None: ...
 
 
-GENERATORS: Registry = Registry("generator", "rlvr.generators")
+# Built-ins by module, imported on first use: each registers itself on import, and the vLLM one
+# must not import vllm before rlvr.env.setup() has run.
+GENERATORS: Registry = Registry(
+    "generator",
+    "rlvr.generators",
+    modules={"vllm": "rlvr.generation.vllm", "hf": "rlvr.generation.hf", "remote": "rlvr.generation.remote.client"},
+)
 
 
 def build_generator(cfg: GeneratorConfig, model_path: str, tokenizer) -> Generator:
     """The generator ``cfg.name`` serving the model at ``model_path`` (a save_pretrained directory)."""
-    return _builtin_generators().get(cfg.name)(cfg, model_path, tokenizer)
-
-
-def _builtin_generators() -> Registry:
-    """:data:`GENERATORS` with the built-ins registered (what ``generator.name`` is checked against)."""
-    # Imported lazily: each implementation registers itself on import, and the vLLM one must not
-    # import vllm before rlvr.env.setup() has run.
-    import rlvr.generation.remote  # noqa: F401
-    import rlvr.generation.hf  # noqa: F401
-    import rlvr.generation.vllm  # noqa: F401
-
-    return GENERATORS
+    return GENERATORS.get(cfg.name)(cfg, model_path, tokenizer)
 
 
 def sample_seed(seed: int, prompt_index: int, sample_index: int) -> int:

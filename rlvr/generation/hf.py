@@ -86,20 +86,22 @@ class HfGenerator:
 
     def _completion(self, prompt_index: int, ids: list[int], logprobs: list[float], sampling: SamplingConfig) -> Completion:
         """Cut a padded row where generation stopped (EOS inclusive, or the token completing a
-        stop string) and strip the stop string from the text, as vLLM does."""
+        stop string) and end the text with the stop string, as vLLM does with
+        ``include_stop_str_in_output``."""
+        stop = sampling.stop or ()
         end, reason = len(ids), "length"
         if self.eos_id in ids:
             end, reason = ids.index(self.eos_id) + 1, "stop"
         text = self.tokenizer.decode(ids[:end], skip_special_tokens=True)
-        hits = [text.find(s) for s in sampling.stop if s in text]
-        if hits:
+        ends = [text.find(s) + len(s) for s in stop if s in text]
+        if ends:
             # the first prefix whose text contains a stop string ends the completion
             lo, hi = 1, end
             while lo < hi:
                 mid = (lo + hi) // 2
                 prefix = self.tokenizer.decode(ids[:mid], skip_special_tokens=True)
-                lo, hi = (lo, mid) if any(s in prefix for s in sampling.stop) else (mid + 1, hi)
-            end, reason, text = lo, "stop", text[: min(hits)]
+                lo, hi = (lo, mid) if any(s in prefix for s in stop) else (mid + 1, hi)
+            end, reason, text = lo, "stop", text[: min(ends)]
         return Completion(prompt_index, ids[:end], logprobs[:end], text, reason)
 
     def load_weights(self, named_tensors: Iterable[tuple[str, Any]]) -> None:

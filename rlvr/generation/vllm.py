@@ -298,7 +298,8 @@ class VllmGenerator:
                     top_p=sampling.top_p,
                     top_k=sampling.top_k if sampling.top_k > 0 else 0,
                     max_tokens=sampling.max_tokens,
-                    stop=list(sampling.stop) or None,
+                    stop=list(sampling.stop or ()) or None,
+                    include_stop_str_in_output=True,
                     logprobs=0,
                 )
                 for p, start, count in call

@@ -16,8 +16,13 @@ A template is a YAML file (``prompts/*.yaml``; keys below) loaded into :class:`P
 * ``shot_format`` (``{solution}``, ``{answer}``, ``{final}`` = the answer written with the marker)
   turns a solved problem into an assistant turn for few-shot examples and SFT targets; ``{final}`` is
   empty when the solution's last line already has the marked answer (GSM8K's ``#### 18``).
-* ``fewshot: {dataset, split, k}`` names default few-shot examples (callers load them with
-  :func:`rlvr.data.load_problems` and pass them to :meth:`PromptTemplate.render`).
+* ``fewshot: {dataset, split, k}`` names few-shot examples (the first ``k`` solved problems of
+  that split, never the problem being asked) that :meth:`PromptTemplate.render` puts before every
+  question unless the caller passes its own: one place, so training, evaluation, SFT and
+  ``rlvr data show`` all see the same prompt.
+* ``stop`` lists strings that end a completion, kept in it (R1-Zero's ``</answer>``: past the
+  answer tag a sample can only ramble into the length limit). Training, ``rlvr eval`` and the
+  trainer's evaluations sample with them unless their own ``stop`` is set.
 
 Templates are looked up by name in ``TEMPLATES`` (entry-point group ``rlvr.prompts``: a plug-in
 points at a :class:`PromptTemplate`, e.g. one built with :func:`load_template_file`) or given as a
@@ -26,6 +31,7 @@ path to a YAML file.
 
 from __future__ import annotations
 
+import functools
 import string
 from dataclasses import dataclass
 from importlib import resources
@@ -53,7 +59,7 @@ _TEMPLATE_FIELDS = {"question", "choices", "unit_hint"}
 class FewShot:
     dataset: str = field(help="dataset the examples come from (must have worked solutions)")
     split: str = field("train", help="split of that dataset")
-    k: int = field(4, help="number of examples")
+    k: int = field(4, ge=0, help="number of examples")
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,11 @@ class PromptTemplate:
     unit_hint: str = field("", help="text for {unit_hint} when the problem has a unit, formatted with {unit}")
     shot_format: str = field("{solution}\n{final}", help="assistant turn of a solved example: {solution}, {answer}, {final}")
     fewshot: FewShot | None = field(None, help="default few-shot examples: {dataset, split, k}")
+    stop: list[str] = field(default_factory=list, help="strings that end a completion (kept in it), e.g. ['</answer>']")
 
     def validate(self) -> None:
+        if "" in self.stop:
+            raise ValueError("stop: an empty string would end every completion at once")
         for text, allowed, what in ((self.template, _TEMPLATE_FIELDS, "template"),
                                     (self.shot_format, {"solution", "answer", "final"}, "shot_format"),
                                     (self.unit_hint, {"unit"}, "unit_hint")):
@@ -106,19 +115,30 @@ class PromptTemplate:
             final = ""
         return self.shot_format.format(solution=solution, answer=problem.answer, final=final).strip()
 
-    def messages(self, problem: Problem, fewshot: list[Problem] | tuple[Problem, ...] = ()) -> list[dict[str, str]]:
-        """Chat messages (system, few-shot user/assistant pairs, the question)."""
+    def messages(self, problem: Problem, fewshot: list[Problem] | tuple[Problem, ...] | None = None) -> list[dict[str, str]]:
+        """Chat messages (system, few-shot user/assistant pairs, the question); ``fewshot`` None
+        means the template's declared examples (:meth:`shots`)."""
         out = [{"role": "system", "content": self.system}] if self.system else []
-        for shot in fewshot:
+        for shot in self.shots(problem) if fewshot is None else fewshot:
             out.append({"role": "user", "content": self.user_text(shot)})
             out.append({"role": "assistant", "content": self.response_prefix + self.response(shot)})
         out.append({"role": "user", "content": self.user_text(problem)})
         return out
 
-    def render(self, problem: Problem, tokenizer: Any = None, fewshot: list[Problem] | tuple[Problem, ...] = ()) -> str:
-        """The full prompt text, ending with ``response_prefix`` (the model continues from there)."""
+    def shots(self, problem: Problem) -> list[Problem]:
+        """The declared few-shot examples for ``problem``: ``fewshot.k`` solved problems, skipping
+        ``problem`` itself (training on GSM8K train with shots from GSM8K train would otherwise
+        show some questions with their own answer)."""
+        if self.fewshot is None:
+            return []
+        return [s for s in _fewshot_pool(self.fewshot) if s.id != problem.id][: self.fewshot.k]
+
+    def render(self, problem: Problem, tokenizer: Any = None, fewshot: list[Problem] | tuple[Problem, ...] | None = None) -> str:
+        """The full prompt text, ending with ``response_prefix`` (the model continues from there);
+        ``fewshot`` None means the template's declared examples (:meth:`shots`)."""
         if self.render_mode == "raw":
-            shots = "".join(self.user_text(s) + self.response_prefix + self.response(s) + "\n\n" for s in fewshot)
+            shots = "".join(self.user_text(s) + self.response_prefix + self.response(s) + "\n\n"
+                            for s in (self.shots(problem) if fewshot is None else fewshot))
             return shots + self.user_text(problem) + self.response_prefix
         if tokenizer is None:
             raise RlvrError(f"prompt template '{self.name}' renders through a chat template: pass the model's tokenizer")
@@ -126,6 +146,18 @@ class PromptTemplate:
             raise RlvrError(f"prompt template '{self.name}' needs a chat template but the tokenizer has none; use a raw template (e.g. r1-zero)")
         text = tokenizer.apply_chat_template(self.messages(problem, fewshot), add_generation_prompt=True, tokenize=False)
         return text + self.response_prefix
+
+
+@functools.cache
+def _fewshot_pool(spec: FewShot) -> tuple[Problem, ...]:
+    """The first ``k + 1`` solved problems of the examples' split (one spare for the problem being
+    asked), loaded once per process: every prompt of a run renders with them."""
+    from rlvr.data import DatasetConfig, load_problems  # lazily: rlvr.data's loaders are not needed to parse a template
+
+    solved = [p for p in load_problems(DatasetConfig(name=spec.dataset, split=spec.split)) if p.solution]
+    if len(solved) < spec.k:
+        raise RlvrError(f"few-shot examples: dataset '{spec.dataset}' split '{spec.split}' has {len(solved)} solved problems, fewshot.k is {spec.k}")
+    return tuple(solved[: spec.k + 1])
 
 
 # ----------------------------------------------------------------------------- loading

@@ -6,8 +6,8 @@ Each row is one completion, ``prompt ids + completion ids``, right-padded. Rows 
 (left-padded batches would need ``position_ids = cumsum(attention_mask) - 1``). Label position
 ``j`` predicts token ``j + 1``; the response occupies label positions
 ``[len(prompt) - 1, len(prompt) - 1 + len(completion))``. Everything after the first EOS is masked,
-and truncated completions (no EOS within ``max_tokens``) are masked entirely when asked: their
-reward says little about their tokens.
+and truncated completions (cut by ``max_tokens``, not ended by EOS or a stop string) are masked
+entirely when asked: their reward says little about their tokens.
 
 :func:`make_experience` is the algorithm's whole view of a step, in one place::
 
@@ -85,8 +85,10 @@ def build_experience(groups: list[list[ScoredCompletion]], prompt_ids: list[list
             resp_valid[r, start : start + len(c)] = True
             resp_tokens[r, start : start + len(c)] = torch.tensor(c, dtype=torch.long)
             gen_lp[r, start : start + len(c)] = torch.tensor(s.completion.logprobs, dtype=torch.float32)
-    mask, no_eos = completion_mask(resp_tokens, eos_token_id, valid=resp_valid)
-    truncated = torch.tensor([s.completion.finish_reason == "length" for _, _, s in rows]) | (no_eos & resp_valid.any(dim=1))
+    mask, _ = completion_mask(resp_tokens, eos_token_id, valid=resp_valid)
+    # The generator says why a completion ended: one that ended on a stop string has no EOS but
+    # was not cut short, and must be scored, not masked as truncated.
+    truncated = torch.tensor([s.completion.finish_reason == "length" for _, _, s in rows])
     if mask_truncated_completions:
         mask = mask_truncated(mask, truncated)
     return Experience(

@@ -13,13 +13,15 @@ response being judged.
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from rlvr.data import Problem
+from rlvr.data import DatasetConfig, Problem
 from rlvr.errors import ConfigError
 from rlvr.generation.base import Completion, Generator, GeneratorConfig, SamplingConfig
 from rlvr.models.load import max_positions
@@ -40,26 +42,66 @@ class ScoredCompletion:
         return self.verdict.correct
 
 
-def encode_prompts(problems: list[Problem], template, tokenizer) -> list[list[int]]:
-    """Token ids of each rendered prompt, encoded once and shared by generator and learner."""
-    return [tokenizer(template.render(p, tokenizer)).input_ids for p in problems]
+def encode_prompts(problems: list[Problem], template, tokenizer, keep_last: int | None = None) -> list[list[int]]:
+    """Token ids of each rendered prompt, encoded once and shared by generator and learner;
+    ``keep_last`` cuts longer ones to their last tokens (``on_overlong: truncate_left``, see
+    :func:`fit_prompts`)."""
+    ids = [tokenizer(template.render(p, tokenizer)).input_ids for p in problems]
+    return ids if keep_last is None else [x[-keep_last:] for x in ids]
 
 
-def check_prompts_fit(problems: list[Problem], template, tokenizer, max_tokens: int, generator: GeneratorConfig, model_path: str) -> None:
-    """Refuse, before any engine starts, problems whose prompt plus ``max_tokens`` exceeds the
-    generator's context: ``generator.max_model_len`` (a remote server has its own), capped by the
-    model's position limit as vLLM caps it. Otherwise the engine fails on the first long prompt
-    deep in the run, or silently cuts completions short of the budget the rewards assume."""
+def template_sampling(sampling: SamplingConfig, template) -> SamplingConfig:
+    """``sampling`` with the template's stop strings when it names none itself (``stop`` null);
+    an explicit list, empty included, wins. The one place a template's ``stop`` takes effect."""
+    return sampling if sampling.stop is not None else dataclasses.replace(sampling, stop=list(template.stop))
+
+
+def fit_prompts(problems: list[Problem], template, tokenizer, data: DatasetConfig, key: str, max_tokens: int,
+                generator: GeneratorConfig, model_path: str) -> tuple[list[Problem], int | None]:
+    """Apply ``data.on_overlong`` to prompts longer than ``data.max_prompt_tokens`` (default: what
+    fits the generator's context, ``generator.max_model_len`` capped by the model's position limit
+    as vLLM caps it, minus ``max_tokens``). Checked when the data loads, before any engine starts:
+    otherwise the engine fails on the first long prompt deep in the run, with its own traceback.
+
+    Returns the problems to use (``skip`` drops the long ones and says how many) and the
+    ``keep_last`` to encode them with (``truncate_left``; else None). ``key`` is the config
+    section of ``data`` (``data``, ``eval.dataset``, ``data.gsm8k``) for the messages."""
     own = max_positions(model_path)
     limits = [n for n in (own, None if generator.name == "remote" else generator.max_model_len) if n]
-    if not limits or not problems:
-        return
-    limit = min(limits)
-    length, problem = max(zip(map(len, encode_prompts(problems, template, tokenizer)), problems), key=lambda x: x[0])
-    if length + max_tokens > limit:
-        cap = f", capped by the model's max_position_embeddings {own}" if own == limit else ""
-        raise ConfigError(f"generator.max_model_len: problem {problem.id}'s prompt has {length} tokens, plus rollout.max_tokens {max_tokens} "
-                          f"is {length + max_tokens} > {limit} (generator.max_model_len{cap}); raise it, lower max_tokens or filter long problems")
+    context = min(limits) if limits else None  # a remote server's max_model_len is its own
+    cap = f", capped by the model's max_position_embeddings {own}" if own == context else ""
+    why = f"generator.max_model_len{cap}"
+    fits = None if context is None else context - max_tokens
+    if fits is not None and fits < 1:
+        raise ConfigError(f"max_tokens {max_tokens} leaves no room for a prompt in the {context}-token context ({why})")
+    limit = fits
+    if data.max_prompt_tokens is not None:
+        if fits is not None and data.max_prompt_tokens > fits:
+            raise ConfigError(f"{key}.max_prompt_tokens: {data.max_prompt_tokens} prompt tokens plus max_tokens {max_tokens} "
+                              f"exceed the {context}-token context ({why}); at most {fits} fit")
+        limit = data.max_prompt_tokens
+    if limit is None or not problems:
+        return problems, None
+    lengths = [len(x) for x in encode_prompts(problems, template, tokenizer)]
+    over = [i for i, n in enumerate(lengths) if n > limit]
+    if not over:
+        return problems, None
+    source = f"dataset '{data.name}' split '{data.split}'" + (f" ({data.path})" if data.path else "")
+    bound = f"{key}.max_prompt_tokens" if data.max_prompt_tokens is not None else f"context {context} ({why}) - max_tokens {max_tokens}"
+    if data.on_overlong == "error":
+        first = problems[over[0]]
+        raise ConfigError(f"{key}: {source} problem {first.id}: the prompt with template '{template.name}' has {lengths[over[0]]} tokens, "
+                          f"more than the {limit} allowed ({bound}); {len(over)} of {len(problems)} prompts are this long. "
+                          f"Set {key}.on_overlong=skip or truncate_left, or give more room")
+    if data.on_overlong == "skip":
+        dropped = set(over)
+        kept = [p for i, p in enumerate(problems) if i not in dropped]
+        if not kept:
+            raise ConfigError(f"{key}: {source}: every prompt is longer than {limit} tokens ({bound}); nothing left to use")
+        print(f"rlvr: {source}: skipped {len(over)} of {len(problems)} prompts longer than {limit} tokens", file=sys.stderr)
+        return kept, None
+    print(f"rlvr: {source}: cut {len(over)} of {len(problems)} prompts longer than {limit} tokens to their last {limit}", file=sys.stderr)
+    return problems, limit
 
 
 def verify_requests(problems: list[Problem], completions: list[list[Completion]], template) -> list[VerifyRequest]:
@@ -87,7 +129,9 @@ class Chunk:
 
 def split_chunks(problems: list[Problem], prompt_ids: list[list[int]], template, sampling: SamplingConfig, seed: int,
                  prompts_per_chunk: int = 64, tag: Any = None) -> list[Chunk]:
-    """``problems`` cut into consecutive chunks of ``prompts_per_chunk``, each seeded ``seed + its first position``."""
+    """``problems`` cut into consecutive chunks of ``prompts_per_chunk``, each seeded ``seed + its
+    first position``, sampled with the template's stop strings unless ``sampling.stop`` is set."""
+    sampling = template_sampling(sampling, template)
     return [
         Chunk(problems[start : start + prompts_per_chunk], prompt_ids[start : start + prompts_per_chunk], template, sampling,
               seed + start, tag)
@@ -150,6 +194,7 @@ def generate_and_score(
     prompts_per_chunk: int = 64,
     timing: dict[str, float] | None = None,
 ) -> list[list[ScoredCompletion]]:
-    """``sampling.n`` scored completions per problem, in problem order (see :func:`score_chunks`)."""
+    """``sampling.n`` scored completions per problem, in problem order (see :func:`score_chunks`),
+    stopping on the template's stop strings unless ``sampling.stop`` is set."""
     chunks = split_chunks(problems, prompt_ids, template, sampling, seed, prompts_per_chunk)
     return [group for _, groups in score_chunks(generator, pool, chunks, timing) for group in groups]

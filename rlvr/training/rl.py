@@ -46,6 +46,7 @@ Asynchronous rollouts (``rollout.max_staleness >= 1``): see :mod:`rlvr.rollout.p
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import os
 import random
@@ -74,7 +75,7 @@ from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_lea
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
 from rlvr.rollout.rewards import RewardConfig, assign_rewards
-from rlvr.rollout.sample import ScoredCompletion, check_prompts_fit, encode_prompts, generate_and_score
+from rlvr.rollout.sample import ScoredCompletion, encode_prompts, fit_prompts, generate_and_score
 from rlvr.training.loop import Run, note, run_stage
 from rlvr.training.run import RunConfig
 
@@ -103,6 +104,9 @@ class RolloutConfig:
     temperature: float = field(1.0, gt=0, help="sampling temperature (the learner's logprobs use the same)")
     top_p: float = field(1.0, gt=0, le=1, help="nucleus sampling")
     max_tokens: int = field(96, ge=1, help="generation budget per completion")
+    stop: list[str] | None = field(
+        None, help="strings that end a completion, kept in it (null: the template's, e.g. r1-zero's </answer>; []: none); evaluations use them too"
+    )
     prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; scoring of one chunk overlaps the next")
     verifier_workers: int = field(1, ge=1, help="verifier worker processes")
     verifier_timeout: float = field(5.0, gt=0, help="seconds per verdict before it counts as wrong (reason timeout)")
@@ -257,9 +261,13 @@ class Trainer:
 
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
-        self.train_problems = load_problems(cfg.data)
-        self.eval_problems = load_problems(cfg.eval.dataset)[: cfg.eval.num_problems] if (cfg.eval.before_after or cfg.eval.every) else []
-        check_prompts_fit(self.train_problems + self.eval_problems, self.template, self.tokenizer, cfg.rollout.max_tokens, cfg.generator, cfg.model.path)
+        fit = functools.partial(fit_prompts, template=self.template, tokenizer=self.tokenizer, max_tokens=cfg.rollout.max_tokens,
+                                generator=cfg.generator, model_path=cfg.model.path)
+        self.train_problems, self.keep_last = fit(load_problems(cfg.data), data=cfg.data, key="data")
+        evaluating = cfg.eval.before_after or cfg.eval.every
+        self.eval_problems, self.eval_keep_last = (
+            fit(load_problems(cfg.eval.dataset)[: cfg.eval.num_problems], data=cfg.eval.dataset, key="eval.dataset") if evaluating else ([], None)
+        )
         resume_from = self.run.resume_from
         self.state: dict[str, Any] = {}
         policy_path = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
@@ -311,7 +319,7 @@ class Trainer:
 
     def _sampling(self) -> SamplingConfig:
         r = self.cfg.rollout
-        return SamplingConfig(n=r.n, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
+        return SamplingConfig(n=r.n, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens, stop=r.stop)
 
     # ---------------------------------------------------------------- rollouts
 
@@ -332,7 +340,7 @@ class Trainer:
             # Refills draw at least half a batch: zero-variance groups are common and a small draw would need many rounds.
             problems = self._next_problems(need if round_ == 0 else max(need, want // 2))
             stats["problem_ids"].extend(p.id for p in problems)
-            prompt_ids = encode_prompts(problems, self.template, self.tokenizer)
+            prompt_ids = encode_prompts(problems, self.template, self.tokenizer, self.keep_last)
             groups = generate_and_score(self.generator, self.pool, problems, prompt_ids, self.template, self._sampling(),
                                         seed=self.cfg.run.seed * 1_000_003 + step * 997 + round_ + self.rank * RANK_SEED_STRIDE,
                                         prompts_per_chunk=self.cfg.rollout.prompts_per_chunk, timing=stats)
@@ -510,11 +518,11 @@ class Trainer:
         out: dict[str, Any] | None = None
         if self.learner.is_main:
             r = self.cfg.rollout
-            passes = [EvalPass("greedy", SamplingConfig(n=1, temperature=0.0, max_tokens=r.max_tokens), seed=0)]
+            passes = [EvalPass("greedy", SamplingConfig(n=1, temperature=0.0, max_tokens=r.max_tokens, stop=r.stop), seed=0)]
             if samples:
-                sampled = SamplingConfig(n=samples, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
+                sampled = SamplingConfig(n=samples, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens, stop=r.stop)
                 passes.append(EvalPass("sampled", sampled, seed=12345))
-            prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer)
+            prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer, self.eval_keep_last)
             # No answer clustering: the summary reports accuracies only.
             result = evaluate(self.generator, self.pool, self.eval_problems, prompt_ids, self.template, passes,
                               dataset=self.cfg.eval.dataset.name, majority=False, prompts_per_chunk=r.prompts_per_chunk)
@@ -528,9 +536,9 @@ class Trainer:
         out: dict[str, float] | None = None
         if self.learner.is_main:
             r = self.cfg.rollout
-            sampling = SamplingConfig(n=max(1, self.cfg.eval.samples), temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens)
+            sampling = SamplingConfig(n=max(1, self.cfg.eval.samples), temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens, stop=r.stop)
             out = evaluate_in_training(self.generator, self.pool, self.tokenizer, self.eval_problems, self.template, sampling,
-                                       dataset=self.cfg.eval.dataset.name, prompts_per_chunk=r.prompts_per_chunk)
+                                       dataset=self.cfg.eval.dataset.name, prompts_per_chunk=r.prompts_per_chunk, keep_last=self.eval_keep_last)
         return from_rank0(out, self.world_size)
 
     # ---------------------------------------------------------------- the loop
