@@ -54,7 +54,6 @@ import torch
 from rlvr.algorithms.advantages import ADVANTAGE_ESTIMATORS, AdvantageInput, compute_advantages
 from rlvr.algorithms.aggregation import LossScale, reduce_metrics
 from rlvr.algorithms.kl import KL_ESTIMATORS, kl_reward
-from rlvr.algorithms.logprobs import entropy_from_logits, logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
 from rlvr.algorithms.sampling import RFT_CHOICES, dynamic_sampling_mask, rejection_sampling_mask
 from rlvr.algorithms.value import ValueLossConfig, ValueLossInput, value_loss
@@ -66,7 +65,8 @@ from rlvr.errors import ConfigError, RlvrError
 from rlvr.rollout.experience import Experience, build_experience
 from rlvr.io import staged_dir
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
-from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
+from rlvr.training.batching import layout, pad_plan, plan_micro_batches
+from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner, token_logprobs
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
 from rlvr.rollout.rewards import RewardConfig, compute_rewards
@@ -221,13 +221,13 @@ class Critic:
 # ----------------------------------------------------------------------------- trainer
 
 
-def _logprobs(learner_or_model, exp: Experience, temperature: float, want_entropy: bool, device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    forward = learner_or_model.forward if isinstance(learner_or_model, Learner) else learner_or_model
-    out = forward(input_ids=exp.input_ids.to(device), attention_mask=exp.attention_mask.to(device))
-    logits = out.logits[:, :-1]
-    logprobs = logprobs_from_logits(logits, exp.input_ids[:, 1:].to(device), temperature=temperature)
-    entropy = entropy_from_logits(logits, temperature=temperature) if want_entropy else None
-    return logprobs, entropy
+def _logprobs(learner_or_model, exp: Experience, temperature: float, want_entropy: bool, device,
+              packed: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Logprobs (and sampled entropy) at ``exp``'s response positions, zero elsewhere: nothing reads the others."""
+    lay = layout(exp.input_ids, exp.attention_mask, exp.response_mask, packed=packed)
+    if isinstance(learner_or_model, Learner):
+        return learner_or_model.logprobs(lay, temperature, entropy=want_entropy)
+    return token_logprobs(learner_or_model, learner_or_model, lay.to(device), temperature)
 
 
 # Distinct per-rank sampling seeds: far above any step * 997 + round the single-rank formula reaches.
@@ -448,14 +448,16 @@ class Trainer:
         lengths = exp.lengths
         rewards = compute_rewards(exp.correct, exp.has_answer, lengths, cfg.rollout.max_tokens, cfg.reward)
         metrics: dict[str, float] = {"reward_mean": float(rewards.mean())}
-        mb_size = cfg.learner.micro_batch_size
-        rows = self._rows_of(exp, self.rank)
-        chunks = [rows[i : i + mb_size] for i in range(0, len(rows), mb_size)]
-        # Equal micro-batch counts on every rank (ZeRO-3 forwards are collective): pad with
-        # fully masked micro-batches, which add nothing to the loss or the metrics.
-        most = max(math.ceil(len(self._rows_of(exp, r)) / mb_size) for r in range(self.world_size))
-        live = [True] * len(chunks) + [False] * (most - len(chunks))
-        chunks += [[0]] * (most - len(chunks))
+        mb_size, lc = cfg.learner.micro_batch_size, cfg.learner
+        seq_lengths = exp.attention_mask.sum(1).tolist()
+
+        def plan(rank: int) -> list[list[int]]:
+            rows = self._rows_of(exp, rank)
+            return [[rows[j] for j in mb] for mb in plan_micro_batches([seq_lengths[r] for r in rows], mb_size,
+                                                                       lc.max_tokens_per_micro_batch, lc.packing)]
+
+        # Every rank plans every rank's micro-batches (the batch is global), so all run as many.
+        chunks, live = pad_plan(plan(self.rank), max(len(plan(r)) for r in range(self.world_size)), [0])
         temperature = cfg.rollout.temperature
 
         # No-grad passes over this rank's rows, assembled into whole-batch tensors (rows are
@@ -476,9 +478,9 @@ class Trainer:
                     sub = exp.select(c)
                     width = sub.response_mask.shape[1]
                     if need_old:
-                        old_lp[c, :width] = _logprobs(self.learner, sub, temperature, False, device)[0].cpu()
+                        old_lp[c, :width] = _logprobs(self.learner, sub, temperature, False, device, lc.packing)[0].cpu()
                     if self.ref is not None:
-                        ref_lp[c, :width] = _logprobs(self.ref, sub, temperature, False, device)[0].cpu()
+                        ref_lp[c, :width] = _logprobs(self.ref, sub, temperature, False, device, lc.packing)[0].cpu()
                     if self.critic is not None:
                         old_values[c, :width] = self.critic.values(sub, grad=False).cpu()
             if self.world_size > 1:
@@ -514,7 +516,7 @@ class Trainer:
                 sub = exp.select(c)
                 width = sub.response_mask.shape[1]
                 sub_mask = mask[c][:, :width].to(device) * (1.0 if ok else 0.0)
-                logprobs, entropy = _logprobs(self.learner, sub, temperature, want_entropy, device)
+                logprobs, entropy = _logprobs(self.learner, sub, temperature, want_entropy, device, lc.packing)
                 if alg.loss.entropy_coef == 0 and entropy is not None:
                     entropy = entropy.detach()
                 out = compute_policy_loss(LossInput(
