@@ -10,7 +10,7 @@ from rlvr.algorithms.aggregation import LossScale
 from rlvr.algorithms.logprobs import entropy_from_logits, entropy_sample, logprobs_from_hidden, logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
 from rlvr.models.load import load_model
-from rlvr.training.batching import layout, pad_plan, plan_micro_batches
+from rlvr.training.batching import layout, plan_micro_batches, plan_ranks
 from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner, token_logprobs
 
 
@@ -106,8 +106,10 @@ def test_plan_micro_batches():
             cost = sum(lengths[i] for i in mb) if packing else len(mb) * max(lengths[i] for i in mb)
             assert cost <= 80 or len(mb) == 1  # 90 > 80 goes alone
     assert len(plan_micro_batches(lengths, 3, max_tokens=128, packing=True)) == 2  # 254 tokens in 2 bins of 128
-    chunks, live = pad_plan([[1], [2]], 4, [0])
-    assert chunks == [[1], [2], [0], [0]] and live == [True, True, False, False]
+    assert plan_micro_batches([4, 9], 1, items=["a", "b"]) == [["a"], ["b"]]
+    # Ranks plan each other's rows: rank 1 (two short rows, one micro-batch) pads to rank 0's three.
+    chunks, live = plan_ranks([[0, 2, 4], [1, 3]], [50, 5, 60, 5, 70], 1, 2, max_tokens=64)
+    assert chunks == [[1, 3], [0], [0]] and live == [True, False, False]
 
 
 def _policy_grads(model, ids, attn, resp, plan, packed):

@@ -26,50 +26,62 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import Tensor
 
+T = TypeVar("T")
 
-def plan_micro_batches(lengths: Sequence[int], micro_batch_size: int, max_tokens: int = 0, packing: bool = False) -> list[list[int]]:
-    """Indices into ``lengths`` (tokens per sequence), one list per micro-batch.
+
+def plan_micro_batches(lengths: Sequence[int], micro_batch_size: int, max_tokens: int = 0, packing: bool = False,
+                       items: Sequence[T] | None = None) -> list[list[T]]:
+    """``items`` (default: the indices ``0..len(lengths)-1``), whose token counts are ``lengths``,
+    grouped into micro-batches.
 
     ``max_tokens`` 0: consecutive groups of ``micro_batch_size`` (the order given). Otherwise
     at most ``max_tokens`` tokens per micro-batch, counting padding (or, packed, real tokens only);
     ``micro_batch_size`` is then not used.
     """
+    items = list(range(len(lengths))) if items is None else list(items)
     order = list(range(len(lengths)))
     if not max_tokens:
-        return [order[i : i + micro_batch_size] for i in range(0, len(order), micro_batch_size)]
-    order.sort(key=lambda i: -lengths[i])  # stable: equal lengths keep their order
-    if packing:
-        bins: list[list[int]] = []
-        room: list[int] = []
+        groups = [order[i : i + micro_batch_size] for i in range(0, len(order), micro_batch_size)]
+    elif packing:
+        order.sort(key=lambda i: -lengths[i])  # first-fit decreasing; stable: equal lengths keep their order
+        groups, room = [], []
         for i in order:
             fit = next((b for b, free in enumerate(room) if lengths[i] <= free), None)
             if fit is None:
-                bins.append([i])
+                groups.append([i])
                 room.append(max_tokens - lengths[i])
             else:
-                bins[fit].append(i)
+                groups[fit].append(i)
                 room[fit] -= lengths[i]
-        return bins
-    out: list[list[int]] = []
-    for i in order:
-        if out and lengths[out[-1][0]] * (len(out[-1]) + 1) <= max_tokens:  # out[-1][0] is its longest row
-            out[-1].append(i)
-        else:
-            out.append([i])
-    return out
+    else:
+        order.sort(key=lambda i: -lengths[i])
+        groups = []
+        for i in order:
+            if groups and lengths[groups[-1][0]] * (len(groups[-1]) + 1) <= max_tokens:  # groups[-1][0] is its longest
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+    return [[items[i] for i in g] for g in groups]
 
 
-def pad_plan(plan: list[list[int]], count: int, filler: list[int]) -> tuple[list[list[int]], list[bool]]:
-    """``plan`` extended to ``count`` micro-batches with ``filler`` ones, and which are live.
+def plan_ranks(rows_per_rank: Sequence[Sequence[int]], lengths: Sequence[int], rank: int, micro_batch_size: int,
+               max_tokens: int = 0, packing: bool = False, filler: Sequence[int] = (0,)) -> tuple[list[list[int]], list[bool]]:
+    """Rank ``rank``'s micro-batches of its ``rows_per_rank[rank]`` (``lengths[row]`` tokens each),
+    padded to the most any rank has with ``filler`` micro-batches, and which of them are live.
 
     Data-parallel ranks must run the same number of forwards (ZeRO-3 gathers parameters
-    collectively in each, and the last backward reduces gradients): a rank with fewer micro-batches
-    runs fully masked ones, which add nothing to the loss or the metrics."""
-    return plan + [filler] * (count - len(plan)), [True] * len(plan) + [False] * (count - len(plan))
+    collectively in each, and the last backward reduces gradients), so every rank plans every
+    rank's micro-batches (a pure function of the global batch: no collective) and a rank with
+    fewer runs masked ones, which must add nothing to the loss or the metrics.
+    """
+    plans = [plan_micro_batches([lengths[r] for r in rows], micro_batch_size, max_tokens, packing, items=rows) for rows in rows_per_rank]
+    mine, most = plans[rank], max(len(p) for p in plans)
+    return mine + [list(filler)] * (most - len(mine)), [True] * len(mine) + [False] * (most - len(mine))
 
 
 @dataclass

@@ -89,8 +89,8 @@ class LearnerConfig:
     packing: bool = field(False, help="concatenate sequences into rows of max_tokens_per_micro_batch tokens (position ids restart "
                                       "per sequence, attention stays within each): no compute on padding")
     logprob_chunk_tokens: int = field(1024, ge=1, help="tokens whose [tokens x vocab] logits exist at once when computing logprobs")
-    entropy_tokens: int = field(1024, ge=1, help="tokens per micro-batch whose entropy is computed (a systematic sample, "
-                                                 "reweighted; all of them when fewer): the entropy metric and bonus")
+    entropy_tokens: int = field(256, ge=1, help="tokens per micro-batch whose entropy is computed (a systematic sample, "
+                                                "reweighted; all of them when fewer): the entropy metric and bonus")
     dtype: Literal["float32", "bfloat16"] = field("float32", help="training dtype (CPUs without bf16 units: float32)")
     gradient_checkpointing: bool = field(False, help="recompute activations in backward to save memory")
     lora: LoraConfig = field(default_factory=LoraConfig, help="LoRA adapters (optional)")
@@ -230,12 +230,13 @@ class Learner:
             return self.engine(**batch)
         return self.model(**batch)
 
-    def logprobs(self, lay: Layout, temperature: float, entropy: bool = False) -> tuple[Any, Any]:
-        """Per-token logprobs (and a sampled entropy) of the scored positions of ``lay`` (see :func:`token_logprobs`)."""
+    def logprobs(self, lay: Layout, temperature: float, entropy: bool = False, entropy_grad: bool = False) -> tuple[Any, Any]:
+        """Per-token logprobs (and a sampled entropy, differentiable with ``entropy_grad``) of the
+        scored positions of ``lay`` (see :func:`token_logprobs`)."""
         # ZeRO-3 gathers the output projection only inside its module's forward: use the logits path.
         from_hidden = not (self.engine is not None and self.cfg.zero_stage == 3)
         return token_logprobs(self.forward, self.model, lay.to(self.device), temperature, chunk_rows=self.cfg.logprob_chunk_tokens,
-                              entropy_tokens=self.cfg.entropy_tokens if entropy else 0, from_hidden=from_hidden)
+                              entropy_tokens=self.cfg.entropy_tokens if entropy else 0, entropy_grad=entropy_grad, from_hidden=from_hidden)
 
     def backward(self, loss, last: bool) -> None:
         """Accumulate the gradient of ``loss`` (already globally normalised; summed over micro-batches).
@@ -467,10 +468,11 @@ def _output_head(model) -> Any:
 
 
 def token_logprobs(forward, model, lay: Layout, temperature: float, *, chunk_rows: int = 1024, entropy_tokens: int = 0,
-                   from_hidden: bool = True) -> tuple[Any, Any]:
+                   entropy_grad: bool = False, from_hidden: bool = True) -> tuple[Any, Any]:
     """``[B, T-1]`` logprobs of ``lay``'s scored positions (zero elsewhere) under ``forward`` (a
     learner's or a plain model), and with ``entropy_tokens`` > 0 the entropy at a sample of them
-    (see :func:`~rlvr.algorithms.logprobs.entropy_sample`; zero elsewhere), else None.
+    (see :func:`~rlvr.algorithms.logprobs.entropy_sample`; zero elsewhere), else None. The entropy
+    has a gradient only with ``entropy_grad`` (the entropy bonus): a metric needs no graph.
 
     ``from_hidden``: the model returns its final hidden states and no logits (``logits_to_keep``
     of no position), and the output projection is applied chunk by chunk to the scored positions
@@ -500,8 +502,9 @@ def token_logprobs(forward, model, lay: Layout, temperature: float, *, chunk_row
     if entropy_tokens:
         picked, weight = entropy_sample(len(labels), entropy_tokens)
         at = picked.to(labels.device)
-        ent = (entropy_from_hidden(hidden[at], head.weight, head.bias, temperature, chunk_rows) if head is not None
-               else entropy_from_logits(logits[at], temperature, chunk_rows))
+        with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
+            ent = (entropy_from_hidden(hidden[at], head.weight, head.bias, temperature, chunk_rows) if head is not None
+                   else entropy_from_logits(logits[at], temperature, chunk_rows))
         entropy = lay.scatter(ent * weight, picked)
     return lay.scatter(values), entropy
 

@@ -65,7 +65,7 @@ from rlvr.errors import ConfigError, RlvrError
 from rlvr.rollout.experience import Experience, build_experience
 from rlvr.io import staged_dir
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
-from rlvr.training.batching import layout, pad_plan, plan_micro_batches
+from rlvr.training.batching import layout, plan_ranks
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner, token_logprobs
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
@@ -222,11 +222,11 @@ class Critic:
 
 
 def _logprobs(learner_or_model, exp: Experience, temperature: float, want_entropy: bool, device,
-              packed: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+              packed: bool = False, entropy_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Logprobs (and sampled entropy) at ``exp``'s response positions, zero elsewhere: nothing reads the others."""
     lay = layout(exp.input_ids, exp.attention_mask, exp.response_mask, packed=packed)
     if isinstance(learner_or_model, Learner):
-        return learner_or_model.logprobs(lay, temperature, entropy=want_entropy)
+        return learner_or_model.logprobs(lay, temperature, entropy=want_entropy, entropy_grad=entropy_grad)
     return token_logprobs(learner_or_model, learner_or_model, lay.to(device), temperature)
 
 
@@ -449,15 +449,8 @@ class Trainer:
         rewards = compute_rewards(exp.correct, exp.has_answer, lengths, cfg.rollout.max_tokens, cfg.reward)
         metrics: dict[str, float] = {"reward_mean": float(rewards.mean())}
         mb_size, lc = cfg.learner.micro_batch_size, cfg.learner
-        seq_lengths = exp.attention_mask.sum(1).tolist()
-
-        def plan(rank: int) -> list[list[int]]:
-            rows = self._rows_of(exp, rank)
-            return [[rows[j] for j in mb] for mb in plan_micro_batches([seq_lengths[r] for r in rows], mb_size,
-                                                                       lc.max_tokens_per_micro_batch, lc.packing)]
-
-        # Every rank plans every rank's micro-batches (the batch is global), so all run as many.
-        chunks, live = pad_plan(plan(self.rank), max(len(plan(r)) for r in range(self.world_size)), [0])
+        chunks, live = plan_ranks([self._rows_of(exp, r) for r in range(self.world_size)], exp.attention_mask.sum(1).tolist(),
+                                  self.rank, mb_size, lc.max_tokens_per_micro_batch, lc.packing)
         temperature = cfg.rollout.temperature
 
         # No-grad passes over this rank's rows, assembled into whole-batch tensors (rows are
@@ -516,9 +509,7 @@ class Trainer:
                 sub = exp.select(c)
                 width = sub.response_mask.shape[1]
                 sub_mask = mask[c][:, :width].to(device) * (1.0 if ok else 0.0)
-                logprobs, entropy = _logprobs(self.learner, sub, temperature, want_entropy, device, lc.packing)
-                if alg.loss.entropy_coef == 0 and entropy is not None:
-                    entropy = entropy.detach()
+                logprobs, entropy = _logprobs(self.learner, sub, temperature, want_entropy, device, lc.packing, alg.loss.entropy_coef > 0)
                 out = compute_policy_loss(LossInput(
                     logprobs=logprobs,
                     mask=sub_mask,
