@@ -100,6 +100,8 @@ def build_model(args: argparse.Namespace):
     shape = dict(SHAPES[args.shape])
     if args.layers:
         shape["num_hidden_layers"] = args.layers
+    if args.vocab:
+        shape["vocab_size"] = args.vocab
     cfg = Qwen2Config(**shape, tie_word_embeddings=True, max_position_embeddings=max(4096, args.max_len), use_cache=False)
     torch.manual_seed(args.seed)
     return Qwen2ForCausalLM(cfg).to(torch.float32)
@@ -250,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shape", choices=sorted(SHAPES), default="cpu", help="model shape (random init from a Qwen2Config)")
     ap.add_argument("--layers", type=int, default=0, help="override the shape's layer count (0: keep it)")
+    ap.add_argument("--vocab", type=int, default=0, help="override the shape's vocabulary size (0: keep it)")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--seqs", type=int, default=16, help="sequences in the step's batch")
     ap.add_argument("--min-len", type=int, default=64, help="shortest sequence (tokens)")

@@ -72,13 +72,15 @@ def test_logprobs_from_hidden_match_full_logits_values_and_gradients():
             torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize("packed", [False, True])
-def test_learner_logprobs_equal_the_full_logits_path(tiny_model_dir, packed):
+@pytest.mark.parametrize("packed,from_hidden", [(False, True), (True, True), (True, False)])
+def test_learner_logprobs_equal_the_full_logits_path(tiny_model_dir, packed, from_hidden):
+    """from_hidden=False is the ZeRO-3 path (the model computes the logits itself)."""
     model = load_model(str(tiny_model_dir))
     ids, attn, resp = _batch(model.config.vocab_size, [17, 5, 11, 2])
     with torch.no_grad():
         ref = _reference_logprobs(model, ids, attn)
-        ours, entropy = token_logprobs(model, model, layout(ids, attn, resp, packed=packed), 1.0, chunk_rows=5, entropy_tokens=100)
+        ours, entropy = token_logprobs(model, model, layout(ids, attn, resp, packed=packed), 1.0, chunk_rows=5, entropy_tokens=100,
+                                       from_hidden=from_hidden)
         full_entropy = entropy_from_logits(model(input_ids=ids, attention_mask=attn).logits[:, :-1])
     m = resp.bool()
     torch.testing.assert_close(ours[m], ref[m], rtol=1e-5, atol=1e-5)

@@ -1,7 +1,11 @@
 """The learner: one interface over DeepSpeed (ZeRO 0-3) and plain torch.
 
-Training code (pretrain, SFT, RL) only calls ``learner.model(...)``, ``learner.backward(loss)`` once
-per micro-batch and ``learner.step()`` once per optimizer step. The loss passed to ``backward`` is
+Training code (pretrain, SFT, RL) only calls ``learner.logprobs(layout)`` (or ``learner.forward``),
+``learner.backward(loss)`` once per micro-batch and ``learner.step()`` once per optimizer step.
+``logprobs`` computes per-token logprobs from the final hidden states, chunk by chunk and only at
+the scored positions, so no micro-batch's ``[tokens x vocab]`` logits exist at once (see
+:func:`token_logprobs`); micro-batches come from :mod:`rlvr.training.batching` (token budgets,
+packing). The trained model is in train mode (dropout, and gradient checkpointing engages). The loss passed to ``backward`` is
 already normalised by the global batch (see ``docs/loss_contract.md``), so micro-batch gradients
 are summed, never averaged: DeepSpeed is configured with ``gradient_accumulation_steps=1`` and told
 the accumulation boundary explicitly, which keeps both backends numerically identical and lets the
@@ -184,7 +188,7 @@ class Learner:
         if cfg.gradient_checkpointing:
             # Non-reentrant: gradients reach the layers even when the embeddings are frozen (LoRA).
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        if cfg.packing:
+        if cfg.packing and cfg.dtype == "bfloat16":
             _use_varlen_attention(model)
         if cfg.lora.rank > 0:
             model = _apply_lora(model, cfg.lora)
@@ -511,8 +515,8 @@ def token_logprobs(forward, model, lay: Layout, temperature: float, *, chunk_row
 
 def _use_varlen_attention(model) -> None:
     """Packed rows on GPU: flash-attention's varlen kernel reads the sequence boundaries from the
-    position ids. Without it (CPU, or flash-attn not installed) SDPA gets a block-diagonal mask,
-    which is exact but attends over the whole row."""
+    position ids (it needs 16-bit weights). Without it (CPU, float32, or flash-attn not installed)
+    SDPA gets a block-diagonal mask, which is exact but attends over the whole row."""
     import importlib.util
 
     import torch
