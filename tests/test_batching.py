@@ -140,3 +140,9 @@ def test_token_budget_micro_batches_equal_the_full_batch(tiny_model_dir, packing
     got = _policy_grads(model, ids, attn, resp, plan, packed=packing)
     for k in full:
         torch.testing.assert_close(got[k], full[k], rtol=1e-4, atol=1e-6, msg=k)
+
+
+def test_packing_without_a_token_budget_is_rejected():
+    with pytest.raises(ValueError, match="learner.packing needs learner.max_tokens_per_micro_batch > 0"):
+        LearnerConfig(packing=True).validate()
+    LearnerConfig(packing=True, max_tokens_per_micro_batch=512).validate()
