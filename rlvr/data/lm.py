@@ -93,6 +93,3 @@ def step_indices(num_items: int, batch_size: int, step: int, seed: int) -> list[
     start = offset * batch_size
     return [order[(start + i) % num_items] for i in range(batch_size)]
 
-
-def micro_batches(items: list, micro_batch_size: int) -> list[list]:
-    return [items[i : i + micro_batch_size] for i in range(0, len(items), micro_batch_size)]

@@ -128,12 +128,3 @@ def rank_rows(group_ids: torch.Tensor, rank: int, world_size: int, groups: set[i
     """Rows that rank ``rank`` trains on: those of every ``world_size``-th group (of ``groups``
     only, when given). Whole groups, so each rank's rows stay balanced after dynamic sampling."""
     return [i for i, g in enumerate(group_ids.tolist()) if g % world_size == rank and (groups is None or g in groups)]
-
-
-def equal_counts(per_rank: list[list[list[int]]], rank: int) -> tuple[list[list[int]], list[bool]]:
-    """This rank's micro-batches (``per_rank[rank]``), padded to the largest count of any rank,
-    and which are real. ZeRO-3 gathers parameters collectively in every forward, so all ranks must
-    run the same number; a padding micro-batch (row 0, fully masked) adds nothing to the loss."""
-    mine = per_rank[rank]
-    most = max(len(p) for p in per_rank)
-    return mine + [[0]] * (most - len(mine)), [True] * len(mine) + [False] * (most - len(mine))

@@ -1,7 +1,11 @@
 """The learner: one interface over DeepSpeed (ZeRO 0-3) and plain torch.
 
-Training code (pretrain, SFT, RL) only calls ``learner.model(...)``, ``learner.backward(loss)`` once
-per micro-batch and ``learner.step()`` once per optimizer step. The loss passed to ``backward`` is
+Training code (pretrain, SFT, RL) only calls ``learner.logprobs(layout)`` (or ``learner.forward``),
+``learner.backward(loss)`` once per micro-batch and ``learner.step()`` once per optimizer step.
+``logprobs`` computes per-token logprobs from the final hidden states, chunk by chunk and only at
+the scored positions, so no micro-batch's ``[tokens x vocab]`` logits exist at once (see
+:func:`token_logprobs`); micro-batches come from :mod:`rlvr.training.batching` (token budgets,
+packing). The trained model is in train mode (dropout, and gradient checkpointing engages). The loss passed to ``backward`` is
 already normalised by the global batch (see ``docs/loss_contract.md``), so micro-batch gradients
 are summed, never averaged: DeepSpeed is configured with ``gradient_accumulation_steps=1`` and told
 the accumulation boundary explicitly, which keeps both backends numerically identical and lets the
@@ -27,11 +31,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rlvr.config import field
 from rlvr.errors import RlvrError
 from rlvr.training.distributed import any_rank, init_distributed
+
+if TYPE_CHECKING:  # torch loads lazily: the configs here are read by commands that never train
+    from rlvr.training.batching import Layout
 
 
 @dataclass
@@ -82,7 +89,15 @@ class LearnerConfig:
 
     backend: Literal["deepspeed", "torch"] = field("deepspeed", help="DeepSpeed engine, or plain torch as the fallback")
     zero_stage: int = field(1, ge=0, le=3, help="DeepSpeed ZeRO stage 0-3 (ignored by the torch backend)")
-    micro_batch_size: int = field(16, ge=1, help="sequences per forward/backward pass")
+    micro_batch_size: int = field(16, ge=1, help="sequences per forward/backward pass (when max_tokens_per_micro_batch is 0)")
+    max_tokens_per_micro_batch: int = field(
+        0, ge=0, help="token budget per forward/backward pass: sequences are grouped by length so each micro-batch holds at most "
+                      "this many tokens, padding included (0: micro_batch_size sequences each, in order)")
+    packing: bool = field(False, help="concatenate sequences into rows of max_tokens_per_micro_batch tokens (position ids restart "
+                                      "per sequence, attention stays within each): no compute on padding")
+    logprob_chunk_tokens: int = field(1024, ge=1, help="tokens whose [tokens x vocab] logits exist at once when computing logprobs")
+    entropy_tokens: int = field(256, ge=1, help="tokens per micro-batch whose entropy is computed (a systematic sample, "
+                                                "reweighted; all of them when fewer): the entropy metric and bonus")
     dtype: Literal["float32", "bfloat16"] = field("float32", help="training dtype (CPUs without bf16 units: float32)")
     gradient_checkpointing: bool = field(False, help="recompute activations in backward to save memory")
     lora: LoraConfig = field(default_factory=LoraConfig, help="LoRA adapters (optional)")
@@ -95,6 +110,8 @@ class LearnerConfig:
             # Merging the adapters for the generator needs each base weight whole; with frozen base
             # weights ZeRO-2 already holds the (small) optimizer state sharded.
             raise ValueError("learner.lora.rank > 0 needs learner.zero_stage <= 2 (adapters are merged into full base weights)")
+        if self.packing and not self.max_tokens_per_micro_batch:
+            raise ValueError("learner.packing needs learner.max_tokens_per_micro_batch > 0 (the length of a packed row)")
 
 
 def _comm_op_needs_build() -> bool:
@@ -168,8 +185,16 @@ class Learner:
         self._nonfinite_in_a_row = 0
         self._loss_finite: list[Any] = []  # per micro-batch of the step being accumulated: was its loss finite
         self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available() else torch.device("cpu")
+        # from_pretrained returns a model in eval mode, and transformers checkpoints layers only in
+        # train mode: without this, gradient_checkpointing never engaged and dropout was off. The
+        # KV cache is for generation; in a training forward it only holds memory.
+        model.train()
+        model.config.use_cache = False
         if cfg.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
+            # Non-reentrant: gradients reach the layers even when the embeddings are frozen (LoRA).
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if cfg.packing and cfg.dtype == "bfloat16":
+            _use_varlen_attention(model)
         if cfg.lora.rank > 0:
             model = _apply_lora(model, cfg.lora)
         params = [p for p in model.parameters() if p.requires_grad]
@@ -213,6 +238,14 @@ class Learner:
         if self.engine is not None:
             return self.engine(**batch)
         return self.model(**batch)
+
+    def logprobs(self, lay: Layout, temperature: float, entropy: bool = False, entropy_grad: bool = False) -> tuple[Any, Any]:
+        """Per-token logprobs (and a sampled entropy, differentiable with ``entropy_grad``) of the
+        scored positions of ``lay`` (see :func:`token_logprobs`)."""
+        # ZeRO-3 gathers the output projection only inside its module's forward: use the logits path.
+        from_hidden = not (self.engine is not None and self.cfg.zero_stage == 3)
+        return token_logprobs(self.forward, self.model, lay.to(self.device), temperature, chunk_rows=self.cfg.logprob_chunk_tokens,
+                              entropy_tokens=self.cfg.entropy_tokens if entropy else 0, entropy_grad=entropy_grad, from_hidden=from_hidden)
 
     def backward(self, loss, last: bool) -> None:
         """Accumulate the gradient of ``loss`` (already globally normalised; summed over micro-batches).
@@ -417,6 +450,72 @@ def _merged_lora_state(model) -> Iterator[tuple[str, Any]]:
                 continue
             merged = p.detach() + deltas[name].to(p.dtype) if name in deltas else p.detach().clone()
             yield name.replace(".base_layer.", "."), merged
+
+
+def _output_head(model) -> Any:
+    """The plain linear output projection, or None when logits are more than ``hidden @ W.T + b``
+    (soft-capping, logit scales): those models take the full-logits path."""
+    import torch
+
+    head = model.get_output_embeddings()
+    cfg = model.config
+    if not isinstance(head, torch.nn.Linear) or getattr(cfg, "final_logit_softcapping", None) or getattr(cfg, "logit_scale", None):
+        return None
+    return head
+
+
+def token_logprobs(forward, model, lay: Layout, temperature: float, *, chunk_rows: int = 1024, entropy_tokens: int = 0,
+                   entropy_grad: bool = False, from_hidden: bool = True) -> tuple[Any, Any]:
+    """``[B, T-1]`` logprobs of ``lay``'s scored positions (zero elsewhere) under ``forward`` (a
+    learner's or a plain model), and with ``entropy_tokens`` > 0 the entropy at a sample of them
+    (see :func:`~rlvr.algorithms.logprobs.entropy_sample`; zero elsewhere), else None. The entropy
+    has a gradient only with ``entropy_grad`` (the entropy bonus): a metric needs no graph.
+
+    ``from_hidden``: the model returns its final hidden states and no logits (``logits_to_keep``
+    of no position), and the output projection is applied chunk by chunk to the scored positions
+    only (:func:`~rlvr.algorithms.logprobs.logprobs_from_hidden`). Otherwise the model computes all
+    logits and they are reduced in chunks, which holds a ``[R, L, V]`` tensor.
+    """
+    import torch
+
+    from rlvr.algorithms.logprobs import entropy_from_hidden, entropy_from_logits, entropy_sample, logprobs_from_hidden, logprobs_from_logits
+
+    head = _output_head(model) if from_hidden else None
+    inputs: dict[str, Any] = {"input_ids": lay.input_ids, "attention_mask": lay.attention_mask, "use_cache": False}
+    if lay.position_ids is not None:
+        inputs["position_ids"] = lay.position_ids
+    labels = lay.labels
+    if head is not None:
+        out = forward(**inputs, logits_to_keep=torch.zeros(0, dtype=torch.long, device=lay.input_ids.device), output_hidden_states=True)
+        hidden = out.hidden_states[-1]
+        hidden = hidden.reshape(-1, hidden.shape[-1])[lay.src]
+        del out  # the other layers' hidden states
+        values = logprobs_from_hidden(hidden, head.weight, head.bias, labels, temperature, chunk_rows)
+    else:
+        logits = forward(**inputs).logits
+        logits = logits.reshape(-1, logits.shape[-1])[lay.src]
+        values = logprobs_from_logits(logits, labels, temperature, chunk_rows)
+    entropy = None
+    if entropy_tokens:
+        picked, weight = entropy_sample(len(labels), entropy_tokens)
+        at = picked.to(labels.device)
+        with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
+            ent = (entropy_from_hidden(hidden[at], head.weight, head.bias, temperature, chunk_rows) if head is not None
+                   else entropy_from_logits(logits[at], temperature, chunk_rows))
+        entropy = lay.scatter(ent * weight, picked)
+    return lay.scatter(values), entropy
+
+
+def _use_varlen_attention(model) -> None:
+    """Packed rows on GPU: flash-attention's varlen kernel reads the sequence boundaries from the
+    position ids (it needs 16-bit weights). Without it (CPU, float32, or flash-attn not installed)
+    SDPA gets a block-diagonal mask, which is exact but attends over the whole row."""
+    import importlib.util
+
+    import torch
+
+    if torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None:
+        model.set_attn_implementation("flash_attention_2")
 
 
 def build_learner(model, cfg: LearnerConfig, optim: OptimConfig, total_steps: int) -> Learner:

@@ -18,7 +18,8 @@ from rlvr.config import field, section
 from rlvr.data import DatasetConfig
 from rlvr.errors import RlvrError
 from rlvr.io import iter_jsonl_objects
-from rlvr.data.lm import collate_blocks, micro_batches, pack_documents, step_indices
+from rlvr.data.lm import collate_blocks, pack_documents, step_indices
+from rlvr.training.batching import plan_micro_batches
 from rlvr.models.load import build_tiny_model, load_model, load_tokenizer
 from rlvr.prompts import get_template
 from rlvr.training.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
@@ -89,14 +90,19 @@ def run_pretrain(cfg: PretrainConfig) -> Path:
     n_val = int(len(blocks) * cfg.data.val_fraction) if len(blocks) > 1 else 0
     val, train = blocks[:n_val], blocks[n_val:]
 
+    def micro_batches(idx: list[int]) -> list[list[int]]:
+        # Blocks are all seq_len long: a token budget is a number of blocks.
+        lc = cfg.learner
+        return plan_micro_batches([cfg.data.seq_len] * len(idx), lc.micro_batch_size, lc.max_tokens_per_micro_batch, items=idx)
+
     def batch(step: int, batch_size: int, rank: int, world_size: int):
         idx = shard(step_indices(len(train), batch_size, step, cfg.run.seed), rank, world_size)
-        return [collate_blocks(train[chunk]) for chunk in micro_batches(idx, cfg.learner.micro_batch_size)]
+        return [collate_blocks(train[chunk]) for chunk in micro_batches(idx)]
 
     def evaluate(learner, step: int) -> dict[str, float]:
         if not n_val:
             return {}
-        chunks = micro_batches(list(range(n_val)), cfg.learner.micro_batch_size)
+        chunks = micro_batches(list(range(n_val)))
         return {"val_loss": mean_nll(learner, [collate_blocks(val[c]) for c in chunks])}
 
     task = SupervisedTask("pretrain", len(train), batch, evaluate, plot_keys=["loss", "val_loss", "lr"])

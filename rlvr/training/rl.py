@@ -59,7 +59,6 @@ import torch
 
 from rlvr.algorithms.aggregation import LossScale, reduce_metrics
 from rlvr.algorithms.config import AlgorithmConfig
-from rlvr.algorithms.logprobs import entropy_from_logits, logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, compute_policy_loss
 from rlvr.algorithms.sampling import dynamic_sampling_mask
 from rlvr.algorithms.value import ValueLossInput, value_loss
@@ -69,9 +68,10 @@ from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import ConfigError, RlvrError
 from rlvr.rollout.experience import Experience, StepExperience, algorithm_needs, build_experience, make_experience
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.training.batching import layout, plan_ranks
 from rlvr.training.critic import Critic
-from rlvr.training.distributed import RANK_SEED_STRIDE, all_gather, assemble_rows, equal_counts, from_rank0, rank_rows
-from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
+from rlvr.training.distributed import RANK_SEED_STRIDE, all_gather, assemble_rows, from_rank0, rank_rows
+from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner, token_logprobs
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
 from rlvr.rollout.rewards import RewardConfig, assign_rewards
@@ -172,18 +172,13 @@ class TrainConfig:
 # ----------------------------------------------------------------------------- trainer
 
 
-def _logprobs(learner_or_model, exp: Experience, temperature: float, want_entropy: bool, device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    forward = learner_or_model.forward if isinstance(learner_or_model, Learner) else learner_or_model
-    out = forward(input_ids=exp.input_ids.to(device), attention_mask=exp.attention_mask.to(device))
-    logits = out.logits[:, :-1]
-    logprobs = logprobs_from_logits(logits, exp.input_ids[:, 1:].to(device), temperature=temperature)
-    entropy = entropy_from_logits(logits, temperature=temperature) if want_entropy else None
-    return logprobs, entropy
-
-
-def _micro_batches(rows: list[int], size: int) -> list[list[int]]:
-    """This rank's rows of one mini-batch, cut into the micro-batches of one forward/backward each."""
-    return [rows[i : i + size] for i in range(0, len(rows), size)]
+def _logprobs(learner_or_model, exp: Experience, temperature: float, want_entropy: bool, device,
+              packed: bool = False, entropy_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Logprobs (and sampled entropy) at ``exp``'s response positions, zero elsewhere: nothing reads the others."""
+    lay = layout(exp.input_ids, exp.attention_mask, exp.response_mask, packed=packed)
+    if isinstance(learner_or_model, Learner):
+        return learner_or_model.logprobs(lay, temperature, entropy=want_entropy, entropy_grad=entropy_grad)
+    return token_logprobs(learner_or_model, learner_or_model, lay.to(device), temperature)
 
 
 @dataclass
@@ -434,15 +429,15 @@ class Trainer:
         """The step's mini-batches: ``algorithm.mini_batches`` runs of whole prompt groups, as even
         as the batch allows (empty ones dropped), each with this rank's micro-batches."""
         ids = exp.group_ids.unique().tolist()
-        parts = self.cfg.algorithm.mini_batches
+        parts, lc = self.cfg.algorithm.mini_batches, self.cfg.learner
+        lengths = exp.attention_mask.sum(1).tolist()
         plan = []
         for m in range(parts):
             groups = set(ids[len(ids) * m // parts : len(ids) * (m + 1) // parts])
             if not groups:
                 continue
-            per_rank = [_micro_batches(rank_rows(exp.group_ids, r, self.world_size, groups), self.cfg.learner.micro_batch_size)
-                        for r in range(self.world_size)]
-            micro, live = equal_counts(per_rank, self.rank)
+            micro, live = plan_ranks([rank_rows(exp.group_ids, r, self.world_size, groups) for r in range(self.world_size)], lengths,
+                                     self.rank, lc.micro_batch_size, lc.max_tokens_per_micro_batch, lc.packing)
             plan.append(_MiniBatch(rows=[i for i, g in enumerate(exp.group_ids.tolist()) if g in groups], micro=micro, live=live))
         return plan
 
@@ -457,15 +452,15 @@ class Trainer:
         values = torch.zeros(shape) if self.needs.critic else None
         if old is None and ref is None and values is None:
             return None, None, None
-        temperature, device = self.cfg.rollout.temperature, self.learner.device
+        temperature, device, packed = self.cfg.rollout.temperature, self.learner.device, self.cfg.learner.packing
         with torch.no_grad():
             for mini in plan:
                 for rows, live in zip(mini.micro, mini.live):
                     sub = exp.select(rows)
                     width = sub.response_mask.shape[1]
                     # Padding micro-batches run through the learners too (ZeRO-3 forwards are collective); their results are dropped.
-                    out = [(old, _logprobs(self.learner, sub, temperature, False, device)[0]) if old is not None else None,
-                           (ref, _logprobs(self.ref, sub, temperature, False, device)[0]) if ref is not None and live else None,
+                    out = [(old, _logprobs(self.learner, sub, temperature, False, device, packed)[0]) if old is not None else None,
+                           (ref, _logprobs(self.ref, sub, temperature, False, device, packed)[0]) if ref is not None and live else None,
                            (values, self.critic.values(sub, grad=False)) if values is not None else None]
                     for full, part in filter(None, out):
                         if live:
@@ -485,9 +480,9 @@ class Trainer:
             sub = exp.select(rows)
             width = sub.response_mask.shape[1]
             mask = step.mask[rows][:, :width].to(device) * (1.0 if live else 0.0)
-            logprobs, entropy = _logprobs(self.learner, sub, cfg.rollout.temperature, True, device)
-            if alg.loss.entropy_coef == 0:
-                entropy = entropy.detach()
+            # The entropy is logged always; it carries a gradient only when the loss has an entropy bonus.
+            logprobs, entropy = _logprobs(self.learner, sub, cfg.rollout.temperature, True, device, cfg.learner.packing,
+                                          entropy_grad=alg.loss.entropy_coef > 0)
             out = compute_policy_loss(LossInput(
                 logprobs=logprobs,
                 mask=mask,

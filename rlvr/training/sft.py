@@ -12,7 +12,7 @@ picks the final model (see :mod:`rlvr.training.supervised`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rlvr.config import field, section
@@ -20,9 +20,10 @@ from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import RlvrError
 from rlvr.io import iter_jsonl_objects
 from rlvr.generation.base import GeneratorConfig, SamplingConfig
-from rlvr.data.lm import SFTExample, collate_sft, encode_sft, micro_batches, step_indices
+from rlvr.data.lm import SFTExample, collate_sft, encode_sft, step_indices
 from rlvr.models.load import build_tiny_model, load_model, load_tokenizer
 from rlvr.prompts import get_template
+from rlvr.training.batching import plan_micro_batches, plan_ranks
 from rlvr.training.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
 from rlvr.models.tokenizer import train_tokenizer
 
@@ -147,9 +148,15 @@ def run_sft(cfg: SFTConfig) -> Path:
     val, train = examples[:n_val], examples[n_val:]
     pad = tokenizer.pad_token_id
 
+    lc = cfg.learner
+    lengths = [len(e.prompt_ids) + len(e.response_ids) for e in train]
+
     def batch(step: int, batch_size: int, rank: int, world_size: int):
-        idx = shard(step_indices(len(train), batch_size, step, cfg.run.seed), rank, world_size)
-        return [collate_sft([train[i] for i in chunk], pad) for chunk in micro_batches(idx, cfg.learner.micro_batch_size)]
+        idx = step_indices(len(train), batch_size, step, cfg.run.seed)
+        chunks, live = plan_ranks([shard(idx, r, world_size) for r in range(world_size)], lengths, rank, lc.micro_batch_size,
+                                  lc.max_tokens_per_micro_batch, lc.packing, filler=idx[:1])
+        mbs = [collate_sft([train[i] for i in chunk], pad) for chunk in chunks]
+        return [mb if ok else replace(mb, loss_mask=mb.loss_mask * 0) for mb, ok in zip(mbs, live)]
 
     heldout: HeldOutAccuracy | None = None
 
@@ -157,7 +164,9 @@ def run_sft(cfg: SFTConfig) -> Path:
         nonlocal heldout
         out: dict[str, float] = {}
         if val:
-            out["val_loss"] = mean_nll(learner, [collate_sft(c, pad) for c in micro_batches(val, cfg.learner.micro_batch_size)])
+            chunks = plan_micro_batches([len(e.prompt_ids) + len(e.response_ids) for e in val], lc.micro_batch_size,
+                                        lc.max_tokens_per_micro_batch, lc.packing, items=val)
+            out["val_loss"] = mean_nll(learner, [collate_sft(c, pad) for c in chunks])
         if cfg.heldout.enabled:
             if heldout is None:
                 path = base_path or _save_initial(learner, tokenizer, Path(cfg.run.output_dir))

@@ -27,10 +27,10 @@ from typing import Any
 import torch
 
 from rlvr.algorithms.aggregation import LossScale, reduce_metrics
-from rlvr.algorithms.logprobs import logprobs_from_logits
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
 from rlvr.config import field, section
 from rlvr.io import staged_dir
+from rlvr.training.batching import layout
 from rlvr.training.distributed import sum_over_ranks
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
 from rlvr.data.lm import MicroBatch
@@ -72,10 +72,9 @@ class SupervisedTask:
 
 
 def _micro_loss(learner: Learner, mb: MicroBatch, scale: LossScale) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    device = learner.device
-    out = learner.forward(input_ids=mb.input_ids.to(device), attention_mask=mb.attention_mask.to(device))
-    logprobs = logprobs_from_logits(out.logits[:, :-1], mb.input_ids[:, 1:].to(device))
-    result = compute_policy_loss(LossInput(logprobs=logprobs, mask=mb.loss_mask.to(device)), scale, PolicyLossConfig(name="sft"))
+    # Logprobs at the target tokens only (packed when learner.packing), as the RL step computes them.
+    logprobs, _ = learner.logprobs(layout(mb.input_ids, mb.attention_mask, mb.loss_mask, packed=learner.cfg.packing), temperature=1.0)
+    result = compute_policy_loss(LossInput(logprobs=logprobs, mask=mb.loss_mask.to(learner.device)), scale, PolicyLossConfig(name="sft"))
     return result.loss, result.metrics
 
 
