@@ -15,14 +15,15 @@ from rlvr.algorithms.losses import PolicyLossConfig
 from rlvr.algorithms.sampling import RFT_CHOICES, SELECTIONS
 from rlvr.algorithms.value import ValueLossConfig
 from rlvr.config import field, section
-from rlvr.models.load import resolve_model_path
 
 
 @dataclass
 class CriticConfig:
     """PPO's value model (built only for estimators that need critic values, e.g. gae)."""
 
-    path: str | None = field(None, check=resolve_model_path, help="initial critic weights (null: the policy's, with a fresh value head)")
+    # Checked by the training config that loads it (resolving a model path needs transformers,
+    # which this pure-maths package never imports).
+    path: str | None = field(None, help="initial critic weights (null: the policy's, with a fresh value head)")
     lr: float = field(1e-4, gt=0, help="critic learning rate")
     loss: ValueLossConfig = section(ValueLossConfig, "clipped value loss")
 

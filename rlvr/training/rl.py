@@ -167,6 +167,11 @@ class TrainConfig:
             # Mini-batches hold whole prompt groups (group baselines need every completion of a prompt).
             raise ValueError(f"algorithm.mini_batches ({self.algorithm.mini_batches}) must divide rollout.prompts_per_step "
                              f"({self.rollout.prompts_per_step}): each mini-batch takes whole prompt groups")
+        if self.algorithm.critic.path is not None:
+            try:
+                resolve_model_path(self.algorithm.critic.path)
+            except RlvrError as e:
+                raise ValueError(f"algorithm.critic.path: {e}") from None
 
 
 # ----------------------------------------------------------------------------- trainer
