@@ -67,7 +67,10 @@ class Registry(Generic[T]):
         return sorted(self._items)
 
     def __contains__(self, name: str) -> bool:
-        self._load_plugins()
+        # Plug-ins load only for a name the built-ins lack (as in get), so checking a built-in name
+        # (every row of a dataset) costs a dict lookup and never fails on a broken plug-in.
+        if name not in self._items:
+            self._load_plugins()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
