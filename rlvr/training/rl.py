@@ -72,6 +72,7 @@ from rlvr.prompts import get_template
 from rlvr.rollout.rewards import RewardConfig, compute_rewards
 from rlvr.rollout.sample import ScoredCompletion, accuracy, check_prompts_fit, encode_prompts, generate_and_score
 from rlvr.training.run import MetricsLogger, RunConfig, RunDir, plot_curves
+from rlvr.verifiers.config import VerifierConfig
 
 
 def _train_data() -> DatasetConfig:
@@ -132,8 +133,6 @@ class RolloutConfig:
     top_p: float = field(1.0, gt=0, le=1, help="nucleus sampling")
     max_tokens: int = field(96, ge=1, help="generation budget per completion")
     prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; scoring of one chunk overlaps the next")
-    verifier_workers: int = field(1, ge=1, help="verifier worker processes")
-    verifier_timeout: float = field(5.0, gt=0, help="seconds per verdict before it counts as wrong (reason timeout)")
     max_staleness: int = field(0, ge=0, help="asynchronous rollouts: generate the next batch during the update, at most this many policy versions old (0: synchronous)")
     stale_policy: Literal["drop", "is"] = field(
         "drop", help="groups older than max_staleness versions: drop them, or train them importance-weighted (needs algorithm.loss.tis_cap)")
@@ -166,6 +165,7 @@ class TrainConfig:
     data: DatasetConfig = field(default_factory=_train_data, help="training problems (only their answer keys are used)")
     template: str = field("arith", check=get_template, help="prompt template (also fixes the verifier's answer marker)")
     rollout: RolloutConfig = section(RolloutConfig, "sampling")
+    verifier: VerifierConfig = section(VerifierConfig, "the verifier pool that scores completions (training and held-out evaluation)")
     reward: RewardConfig = section(RewardConfig, "rewards from verdicts")
     algorithm: AlgorithmConfig = section(AlgorithmConfig, "estimator, loss and their options")
     generator: GeneratorConfig = section(GeneratorConfig, "generation engine")
@@ -310,8 +310,6 @@ class Trainer:
             raise
 
     def _build(self, cfg: TrainConfig) -> None:
-        from rlvr.verifiers import VerifierPool
-
         self.ckpts = CheckpointManager(self.run.checkpoints, keep=cfg.run.keep_checkpoints, is_main=self.run.is_main)
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
@@ -345,7 +343,7 @@ class Trainer:
         self.generator = build_generator(cfg.generator, policy_path, self.tokenizer)
         # Policy version of the weights the generator holds.
         self.generator_version = self.policy_version
-        self.pool = VerifierPool(workers=cfg.rollout.verifier_workers, timeout=cfg.rollout.verifier_timeout)
+        self.pool = cfg.verifier.pool()
         self.order = list(range(len(self.train_problems)))
         random.Random(cfg.run.seed).shuffle(self.order)
         self.pipeline = RolloutPipeline(self.collect, cfg.rollout.max_staleness)
