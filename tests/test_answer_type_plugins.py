@@ -37,6 +37,9 @@ class Roman(AnswerType):
     """Roman numerals, compared by value. No fast path: every verdict comes from check(), which
     the pool runs in a worker process."""
 
+    def key_problem(self, answer):
+        return None if set(answer.upper()) <= set(VALUES) else "is not a Roman numeral"
+
     def check(self, extracted, req):
         same = value(extracted) == value(req.answer)
         return Verdict(same, extracted, "roman-equal" if same else "roman-different")
@@ -91,6 +94,10 @@ def test_plugin_answer_type_in_the_cli(roman_plugin: Path, capsys: pytest.Captur
     assert '"answer_type": "roman"' in capsys.readouterr().out
     assert main(["data", "validate", rows, "--answer-type", "roman"]) == 0
     assert "2 good row(s), 0 bad row(s); answer types: roman 2" in capsys.readouterr().out
+    with open(rows, "a") as f:  # the plug-in's own key check makes a bad row, as a built-in's does
+        f.write('{"id": "r3", "question": "Write 7 * 2 in Roman numerals.", "answer": "14"}\n')
+    assert main(["data", "validate", rows, "--answer-type", "roman"]) == 1
+    assert "roman.jsonl:3: answer '14' is not a Roman numeral (answer_type roman)" in capsys.readouterr().out
     assert main(["verify", "\\boxed{XIV}", "XIV", "--answer-type", "roman", "--json"]) == 0
     assert '"reason": "roman-equal"' in capsys.readouterr().out
 
