@@ -17,6 +17,7 @@ import pytest
 from rlvr import config as C
 from rlvr.cli import main
 from rlvr.data import DatasetConfig, Problem, load_problems
+from rlvr.errors import RlvrError
 from rlvr.generation.base import Completion
 from rlvr.prompts import get_template
 from rlvr.rollout.sample import verify_requests
@@ -106,3 +107,19 @@ def test_problem_names_the_known_answer_types_when_the_type_is_unknown(roman_plu
     assert Problem(id="x", prompt="q", answer="IV", answer_type="roman").answer_type == "roman"
     with pytest.raises(ValueError, match=r"problem x: answer_type: unknown answer type 'romans' \(known: choice, countdown, numeric, quantity, roman, symbolic, text\)"):
         Problem(id="x", prompt="q", answer="IV", answer_type="romans")
+
+
+def test_a_broken_plugin_does_not_break_built_in_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every typed row asks the registry, so asking about a built-in must not load plug-ins: a
+    broken one fails only where its own name (or an unknown one) is asked for, naming itself."""
+    dist = tmp_path / "rlvr_broken-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: rlvr-broken\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[rlvr.answer_types]\nbroken = rlvr_no_such_module:broken\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(ANSWER_TYPES, "_items", dict(ANSWER_TYPES._items))
+    monkeypatch.setattr(ANSWER_TYPES, "_plugins_loaded", False)
+    assert "numeric" in ANSWER_TYPES
+    assert Problem(id="x", prompt="q", answer="4", answer_type="numeric").answer_type == "numeric"
+    with pytest.raises(RlvrError, match="answer type plug-in 'broken' .* failed to load"):
+        Problem(id="x", prompt="q", answer="4", answer_type="broken")
