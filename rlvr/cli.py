@@ -1,8 +1,9 @@
 """The ``rlvr`` command line.
 
-Each subcommand lives in ``rlvr/commands/<name>.py`` and exposes ``HELP`` (one line),
-``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when their command
-runs, so ``rlvr verify`` does not pay for importing torch and vLLM.
+Each subcommand lives in ``rlvr/commands/<name>.py`` and exposes ``add_arguments(parser)`` and
+``run(args) -> int``; its one-line help is in :data:`COMMANDS`, so ``rlvr --help`` imports no
+command module. Modules are imported only when their command runs, so ``rlvr verify`` does not pay
+for importing torch and vLLM.
 
 User errors (:class:`rlvr.errors.RlvrError`) print as one line on stderr with exit code 2.
 """
@@ -35,31 +36,25 @@ def _command_module(name: str) -> Any:
     return importlib.import_module(f"rlvr.commands.{name.replace('-', '_')}")
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlvr", description="rlvr: RL from verifiable rewards for reasoning models.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, help_text in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        if name == command:  # only the chosen command's module is imported
-            _command_module(name).add_arguments(p)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else None
-    parser = build_parser(command)
     if command is None:
-        args = parser.parse_args(argv)  # prints help or the unknown-command error
+        parser = argparse.ArgumentParser(prog="rlvr", description="rlvr: RL from verifiable rewards for reasoning models.")
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        for name, help_text in COMMANDS.items():
+            sub.add_parser(name, help=help_text, description=help_text)
+        parser.parse_args(argv)  # prints help or the unknown-command error
         parser.print_help()
         return 0 if not argv else 2
-    # Each command parses its own arguments, intermixed, so flags may sit among key=value overrides
-    # (`rlvr train rollout.n=16 --resume optim.lr=1e-4`).
-    sub = argparse.ArgumentParser(prog=f"rlvr {command}", description=COMMANDS[command])
-    _command_module(command).add_arguments(sub)
-    nested = any(isinstance(a, argparse._SubParsersAction) for a in sub._actions)  # e.g. `rlvr data list`
-    args = sub.parse_args(argv[1:]) if nested else sub.parse_intermixed_args(argv[1:])
     try:
+        # Each command parses its own arguments, intermixed, so flags may sit among key=value
+        # overrides (`rlvr train rollout.n=16 --resume optim.lr=1e-4`). Inside the try: help texts
+        # list registry names, and listing them loads plug-ins, which can fail.
+        parser = argparse.ArgumentParser(prog=f"rlvr {command}", description=COMMANDS[command])
+        _command_module(command).add_arguments(parser)
+        nested = any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)  # e.g. `rlvr data list`
+        args = parser.parse_args(argv[1:]) if nested else parser.parse_intermixed_args(argv[1:])
         from rlvr import env
 
         env.setup(torch_stack=command not in LIGHT_COMMANDS)

@@ -33,6 +33,16 @@ from rlvr.errors import ConfigError, RlvrError
 
 T = TypeVar("T")
 
+MOVED_KEYS: dict[str, str] = {
+    "rollout.verifier_workers": "verifier.workers",  # train
+    "rollout.verifier_timeout": "verifier.timeout",
+    "verifier_workers": "verifier.workers",  # eval
+    "verifier_timeout": "verifier.timeout",
+    "heldout.verifier_workers": "verifier.workers",  # sft
+}
+"""Dotted keys that moved: an unknown-key error for an old key names its new place, which a
+spelling guess cannot find in another section."""
+
 
 def field(
     default: Any = dataclasses.MISSING,
@@ -228,6 +238,8 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
         if key not in fields:
             close = _closest(str(key), list(fields))
             hint = f" (did you mean {prefix + '.' if prefix else ''}{close}?)" if close else ""
+            if dotted in MOVED_KEYS:
+                hint = f" (moved: write {MOVED_KEYS[dotted]})"
             raise ConfigError(f"unknown config key '{dotted}'{hint}")
         kwargs[key] = _coerce(value, hints[key], dotted)
     try:

@@ -215,7 +215,7 @@ def main() -> int:
     ap.add_argument("--warmup-prompts", type=int, default=8, help="prompts of the untimed warm-up run of each path")
     ap.add_argument("--chunk-size", type=int, default=256, help="generator.chunk_size: most completions per engine call")
     ap.add_argument("--prompts-per-chunk", type=int, default=64, help="rollout.prompts_per_chunk: prompts per generator call")
-    ap.add_argument("--verifier-workers", type=int, default=1, help="rollout.verifier_workers")
+    ap.add_argument("--verifier-workers", type=int, default=1, help="verifier.workers")
     ap.add_argument("--max-model-len", type=int, default=512)
     ap.add_argument("--kv-gib", type=float, default=1.0, help="vLLM-CPU KV cache GiB")
     ap.add_argument("--gpu-memory-utilization", type=float, default=0.3, help="vLLM on GPU: fraction of GPU memory")

@@ -71,7 +71,7 @@ def _train_args(work: Path) -> list[str]:
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return ["train", "model.path=tiny-arith", "generator.name=hf", "learner.backend=torch", "data.name=jsonl", f"data.path={data}",
             "data.question_field=problem", "data.answer_field=final", "data.id_field=uid", "data.options={}", "rollout.prompts_per_step=2",
-            "rollout.n=4", "rollout.max_tokens=16", "rollout.verifier_workers=1", "learner.micro_batch_size=8", "eval.before_after=false",
+            "rollout.n=4", "rollout.max_tokens=16", "verifier.workers=1", "learner.micro_batch_size=8", "eval.before_after=false",
             "schedule.max_seconds=0", "algorithm.dynamic_sampling=false", "optim.warmup_steps=0"]
 
 

@@ -39,8 +39,9 @@ CASES = [
     (["rollout.max_tokens=0"], "rollout.max_tokens: must be >= 1, got 0"),
     (["rollout.temperature=-1"], "rollout.temperature: must be > 0"),
     (["rollout.top_p=2"], "rollout.top_p: must be > 0 and <= 1, got 2.0"),
-    (["rollout.verifier_workers=0"], "rollout.verifier_workers: must be >= 1, got 0"),
-    (["rollout.verifier_timeout=-1"], "rollout.verifier_timeout: must be > 0"),
+    (["verifier.workers=0"], "verifier.workers: must be >= 1, got 0"),
+    (["verifier.timeout=-1"], "verifier.timeout: must be > 0"),
+    (["rollout.verifier_workers=4"], "unknown config key 'rollout.verifier_workers' (moved: write verifier.workers)"),
     (["schedule.steps=-5"], "schedule.steps: must be >= 0, got -5"),
     (["run.save_every=-1"], "run.save_every: must be >= 0, got -1"),
     (["run.resume=sometimes"], "run.resume: expected bool | 'auto', got 'sometimes'"),
@@ -145,6 +146,23 @@ def test_help_config_shows_each_fields_range(capsys):
     assert "float (> 0)" in lines["optim.lr"]
     assert "float (> 0 and <= 1)" in lines["rollout.top_p"]
     assert "one of: hf, remote, vllm" in lines["generator.name"]
+    assert "one of: choice, countdown, numeric, quantity, symbolic, text" in lines["data.answer_type"]
+
+
+@pytest.mark.parametrize(("cls", "command", "override", "new"), [
+    ("rlvr.eval.runner:EvalConfig", "eval", "verifier_timeout=2", "verifier.timeout"),
+    ("rlvr.training.sft:SFTConfig", "sft", "heldout.verifier_workers=2", "verifier.workers"),
+])
+def test_moved_verifier_keys_name_their_new_place(cls, command, override, new):
+    """The verifier pool's settings are one section in every command; the old keys say where they went."""
+    import importlib
+
+    module, name = cls.split(":")
+    config_class = getattr(importlib.import_module(module), name)
+    with pytest.raises(ConfigError, match=rf"unknown config key '{override.split('=')[0]}' \(moved: write {new}\)"):
+        C.load_config(config_class, command, None, [override])
+    cfg = C.load_config(config_class, command, None, [f"{new}=3"])
+    assert getattr(cfg.verifier, new.split(".")[1]) == 3
 
 
 def test_bounds_on_a_plain_dataclass():

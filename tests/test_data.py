@@ -16,9 +16,10 @@ import pytest
 from rlvr.config import ConfigError, from_dict
 from rlvr.data import DATASETS, DatasetConfig, Problem, get_dataset, load_problems
 from rlvr.data.builtin import SHIPPED, sources
-from rlvr.data.rows import is_number, last_boxed
+from rlvr.data.rows import last_boxed
 from rlvr.data.units import fold_power, plain_unit, split_power_of_ten
 from rlvr.errors import RlvrError
+from rlvr.verifiers.numeric import is_number_key
 
 
 def _write_jsonl(path: Path, rows: list[object]) -> Path:
@@ -193,9 +194,9 @@ def test_bad_rows_skip_counts_them(tmp_path: Path, caplog: pytest.LogCaptureFixt
 
 def test_key_parsing() -> None:
     for good in ["18", "-3", "1,000", "0.5", "3e-5", "2.9 \\times 10^{-11}", "5.7 \\times  {10}^{9}", "3/4", "\\frac{1}{2}", "10\\%", "- 50"]:
-        assert is_number(good), good
+        assert is_number_key(good), good
     for bad in ["five", "x+1", "", "1.2.3", "(1,2)"]:
-        assert not is_number(bad), bad
+        assert not is_number_key(bad), bad
     assert last_boxed("so $\\boxed 2$.") == "2" and last_boxed("\\boxed{\\frac{1}{2}} \\boxed{x^{2}}") == "x^{2}"
 
 

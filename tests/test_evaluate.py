@@ -53,7 +53,7 @@ def second_model_dir(tmp_path_factory, tiny_tokenizer, tiny_model_dir) -> Path:
 def overrides(dataset: Path) -> list[str]:
     return ["data.sums.name=jsonl", f"data.sums.path={dataset}", "templates.sums=arith", "sampling.temperature=1.0",
             "sampling.top_p=1.0", "sampling.max_tokens=8", "generator.max_model_len=128", "prompts_per_chunk=3",
-            "n_resamples=200", "progress=false", "verifier_workers=1"]
+            "n_resamples=200", "progress=false", "verifier.workers=1"]
 
 
 def read_lines(path: Path) -> list[str]:

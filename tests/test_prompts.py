@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from rlvr.config import ConfigError
+from rlvr.config import ConfigError, from_dict
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import RlvrError
-from rlvr.prompts import MARKERS, TEMPLATES, PromptTemplate, get_template, load_template_file
+from rlvr.prompts import TEMPLATES, PromptTemplate, get_template, load_template_file
+from rlvr.verifiers import MARKERS, VerifyRequest, verify_inline
+from rlvr.verifiers.extraction import extract
 
 
 class ChatTokenizer:
@@ -122,6 +124,19 @@ def test_arith_template_matches_the_corpus() -> None:
     assert t.render(p) == p.prompt + "\n"
     assert t.render(p) + t.response(p) == next(corpus("test", {"test_size": 1}))
     assert t.response(p).endswith(f"Answer: {p.answer}") and t.response(p).count("Answer:") == 1
+
+
+@pytest.mark.parametrize("marker", MARKERS.names())
+def test_every_marker_reads_back_what_a_template_writes(marker: str) -> None:
+    """A template writes few-shot and SFT answers with the verifier's own marker, so a model that
+    copies the format is verified under that marker: the answer comes back out, and any answer
+    marker a template may declare is one the verifier knows."""
+    t = PromptTemplate(name="m", template="{question}", answer_marker=marker, render_mode="raw")
+    written = t.response(Problem(id="x", prompt="q", answer="\\frac{1}{2}", solution="Half of 1."))
+    assert verify_inline(VerifyRequest(written, "0.5", marker=marker, fallback=False)).correct
+    assert extract(written, marker, fallback=False) == "\\frac{1}{2}"
+    with pytest.raises(ConfigError, match=r"answer_marker: unknown answer marker 'boxd' \(known: answer_colon, answer_tag, boxed"):
+        from_dict(PromptTemplate, {"name": "m", "template": "{question}", "answer_marker": "boxd"})
 
 
 def test_user_template_file_and_errors(tmp_path: Path) -> None:

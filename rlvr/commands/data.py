@@ -6,25 +6,26 @@ import argparse
 import collections
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from rlvr import config as C
-
-HELP = "list, show and validate answer-key datasets"
+from rlvr.data.config import FILE_FORMATS, DatasetConfig
 
 _MAPPING_ARGS = ("question_field", "answer_field", "answer_from", "solution_field", "id_field", "unit_field", "answer_type")
 
 
 def _add_mapping_arguments(p: argparse.ArgumentParser) -> None:
+    from rlvr.verifiers import ANSWER_TYPES  # the registry, so plug-in types are choices too
+
     g = p.add_argument_group("field mapping (for your own files)")
-    g.add_argument("--format", choices=["jsonl", "csv", "parquet", "hf"], help="file format (default: from the extension)")
+    g.add_argument("--format", choices=FILE_FORMATS, help="file format (default: from the extension)")
     g.add_argument("--question-field", help="field with the question (default: question)")
     g.add_argument("--answer-field", help="field with the answer key (default: answer)")
-    g.add_argument("--answer-from", choices=["field", "boxed", "gsm8k"], help="how the key is read (default: field)")
+    g.add_argument("--answer-from", choices=get_args(get_type_hints(DatasetConfig)["answer_from"]), help="how the key is read (default: field)")
     g.add_argument("--solution-field", help="field with a worked solution (default: solution)")
     g.add_argument("--id-field", help="field with the row id (default: id)")
     g.add_argument("--unit-field", help="field with the answer's unit (default: unit)")
-    g.add_argument("--answer-type", choices=["numeric", "symbolic", "choice", "quantity", "text", "countdown"], help="answer type of every row")
+    g.add_argument("--answer-type", choices=ANSWER_TYPES, help="answer type of every row (default: detected per row)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _file_config(args: argparse.Namespace, path: str, **extra: Any) -> Any:
-    from rlvr.data import DatasetConfig
     from rlvr.data.files import reader_for
 
     mapping = {k: getattr(args, k) for k in _MAPPING_ARGS if getattr(args, k, None) is not None}
@@ -60,7 +60,7 @@ def _file_config(args: argparse.Namespace, path: str, **extra: Any) -> Any:
 
 def dataset_rows() -> list[dict[str, Any]]:
     """One summary per registered dataset: splits with row counts, answer types, license."""
-    from rlvr.data import DATASETS, DatasetConfig, get_dataset
+    from rlvr.data import DATASETS, get_dataset
 
     out = []
     for name in DATASETS.names():
@@ -94,7 +94,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from rlvr.data import DatasetConfig, get_dataset, load_problems
+    from rlvr.data import get_dataset, load_problems
     from rlvr.prompts import get_template
 
     options = {}

@@ -14,8 +14,6 @@ import json
 
 from rlvr.commands.common import add_config_arguments, resolve
 
-HELP = "pass@k / maj@k evaluation with confidence intervals"
-
 
 def _ks(text: str) -> list[int]:
     try:

@@ -6,8 +6,6 @@ import argparse
 
 from rlvr.commands.common import add_config_arguments, resolve
 
-HELP = "next-token pretraining on a text corpus"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, "pretrain", default="tiny-arith")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "serve a generator engine to trainers on other devices or nodes (generator.name=remote)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model dir, built-in name (tiny-arith) or hub id; same architecture as the trainer's")

@@ -6,8 +6,6 @@ import argparse
 
 from rlvr.commands.common import add_config_arguments, resolve
 
-HELP = "supervised fine-tuning on worked solutions (loss on the response only)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, "sft", default="tiny-arith")

@@ -6,8 +6,6 @@ import argparse
 
 from rlvr.commands.common import add_config_arguments, resolve
 
-HELP = "RL from verifiable rewards (GRPO-family, PPO, RFT) with a vLLM generator"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, "train", default="tiny-arith")

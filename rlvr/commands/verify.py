@@ -11,14 +11,14 @@ import json
 
 from rlvr.errors import RlvrError
 
-HELP = "check a response's final answer against an answer key"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rlvr.verifiers import ANSWER_TYPES, MARKERS  # the registries list the names (plug-ins too)
+
     parser.add_argument("response", help="the model response, or a bare answer")
     parser.add_argument("answer", help="the answer key as the dataset stores it")
     parser.add_argument("--answer-type", default=None,
-                        help="numeric, symbolic, choice, quantity, text, countdown (default: inferred)")
+                        help=f"{', '.join(ANSWER_TYPES.names())} (default: inferred from the key)")
     parser.add_argument("--unit", default=None, help="the key's unit when given apart from it, e.g. m/s")
     parser.add_argument("--rel-tol", type=float, default=None, help="relative tolerance, e.g. 0.02")
     parser.add_argument("--abs-tol", type=float, default=None, help="absolute tolerance")
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--choices", nargs="+", default=None, help="option texts for multiple choice, A first")
     parser.add_argument("--numbers", type=int, nargs="+", default=None, help="countdown: the given numbers")
     parser.add_argument("--marker", default=None,
-                        help="extraction style: boxed, answer_tag, gsm8k, answer_colon, final_answer")
+                        help=f"extraction style: {', '.join(MARKERS.names())} (default: any, most explicit first)")
     parser.add_argument("--no-fallback", action="store_true", help="do not fall back to the last number")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds before the verdict is 'timeout'")
     parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -7,7 +7,7 @@ registry (entry-point group ``rlvr.datasets``). Importing this package registers
 from rlvr.data import arith, builtin, countdown, files  # noqa: F401 - register the built-in datasets
 from rlvr.data.config import DatasetConfig
 from rlvr.data.load import load_problems
-from rlvr.data.problem import ANSWER_TYPES, Problem
+from rlvr.data.problem import Problem
 from rlvr.data.registry import DATASETS, Dataset, get_dataset
 
-__all__ = ["ANSWER_TYPES", "DATASETS", "Dataset", "DatasetConfig", "Problem", "get_dataset", "load_problems"]
+__all__ = ["DATASETS", "Dataset", "DatasetConfig", "Problem", "get_dataset", "load_problems"]

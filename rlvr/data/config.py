@@ -17,6 +17,12 @@ FILE_FORMATS = ("jsonl", "csv", "parquet", "hf")
 """Generic loaders: ``name`` set to one of these reads ``path`` with the field mapping below."""
 
 
+def _answer_types() -> Any:
+    from rlvr.verifiers import ANSWER_TYPES  # lazily: importing the verifiers costs 0.1 s
+
+    return ANSWER_TYPES
+
+
 def _check_sig_figs(value: int) -> None:
     from rlvr.verifiers.verdict import sig_figs_problem  # lazily: importing the verifiers costs 0.1 s
 
@@ -40,8 +46,8 @@ class DatasetConfig:
     solution_field: str | None = field("solution", help="row field holding a worked solution (optional in each row)")
     id_field: str | None = field("id", help="row field holding a unique id (rows without one get FILE:LINE)")
     unit_field: str | None = field("unit", help="row field holding the answer's unit (optional in each row)")
-    answer_type: Literal["numeric", "symbolic", "choice", "quantity", "text", "countdown"] | None = field(
-        None, help="force this answer type on every row (null: the dataset's own typing, auto for files)"
+    answer_type: str | None = field(
+        None, choices=_answer_types, help="force this answer type on every row (null: the dataset's own typing, auto for files)"
     )
     rel_tol: float | None = field(None, ge=0, help="force this relative tolerance on every row (null: the dataset's own)")
     abs_tol: float | None = field(None, ge=0, help="force this absolute tolerance on every row (null: the dataset's own)")

@@ -63,6 +63,7 @@ from rlvr.generation.base import Completion, Generator, GeneratorConfig, Samplin
 from rlvr.io import atomic_write_json
 from rlvr.rollout.sample import Chunk, ScoredCompletion, encode_prompts, fit_prompts, score_chunks, split_chunks
 from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
+from rlvr.verifiers.config import VerifierConfig
 
 META_FILE = "eval_meta.json"
 CONFIG_FILE = "config.yaml"
@@ -148,8 +149,7 @@ class EvalConfig:
     output_dir: str = field("runs/eval", help="results.json, samples.jsonl, greedy.jsonl, report.md, passk.png (--output)")
     resume: bool = field(True, help="continue from the samples already in output_dir (false: refuse a directory that has some)")
     prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; the verifier scores one chunk while the next generates")
-    verifier_workers: int = field(2, ge=1, help="verifier worker processes")
-    verifier_timeout: float = field(5.0, gt=0, help="seconds per verdict (and per answer comparison of maj@k) before it counts as wrong / different")
+    verifier: VerifierConfig = field(default_factory=lambda: VerifierConfig(workers=2), help="the verifier pool that scores samples and compares maj@k answers")
     n_resamples: int = field(N_RESAMPLES, ge=1, help="bootstrap resamples for the 95% intervals")
     generator: EvalGeneratorConfig = section(EvalGeneratorConfig, "generation engine")
     progress: bool = field(True, help="show a progress bar")
@@ -557,7 +557,7 @@ class EvalRunner:
             already = sum(w.count() for w in written.values())
             if already:
                 print(f"rlvr eval: resuming from {already} samples already in {self.out}", file=sys.stderr)
-            with VerifierPool(workers=cfg.verifier_workers, timeout=cfg.verifier_timeout) as pool:
+            with cfg.verifier.pool() as pool:
                 for model in self.models:
                     self._evaluate_model(model, pool, written)
         finally:

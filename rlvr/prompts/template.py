@@ -9,8 +9,9 @@ A template is a YAML file (``prompts/*.yaml``; keys below) loaded into :class:`P
   option texts as lines "(A) ...", each after a newline; empty when there are none or the choices are
   bare letters whose options are in the question) and ``{unit_hint}`` (``unit_hint`` formatted with
   ``{unit}`` when the problem states its unit separately, else empty).
-* ``answer_marker`` names how the response marks its final answer (``boxed``, ``answer_tag``,
-  ``gsm8k``, ``answer_colon``, ``final_answer``); it is passed to the verifier as ``marker``.
+* ``answer_marker`` names how the response marks its final answer, one of the verifier's
+  :data:`~rlvr.verifiers.extraction.MARKERS` (``boxed``, ``answer_tag``, ...); it is passed to the
+  verifier as ``marker``, and writes the answers of few-shot turns and SFT targets.
 * ``response_prefix`` is text the assistant turn starts with (R1-Zero's ``<think>``); it ends the
   rendered prompt, so the model continues after it.
 * ``shot_format`` (``{solution}``, ``{answer}``, ``{final}`` = the answer written with the marker)
@@ -42,15 +43,7 @@ from rlvr.config import ConfigError, field, from_dict, parse_yaml
 from rlvr.data.problem import Problem
 from rlvr.errors import RlvrError
 from rlvr.registry import Registry
-
-MARKERS: dict[str, str] = {
-    "boxed": "\\boxed{{{}}}",
-    "answer_tag": "<answer>{}</answer>",
-    "gsm8k": "#### {}",
-    "answer_colon": "Answer: {}",
-    "final_answer": "The final answer is {}",
-}
-"""How each answer marker writes a final answer (the verifier extracts the same forms)."""
+from rlvr.verifiers.extraction import MARKERS
 
 _TEMPLATE_FIELDS = {"question", "choices", "unit_hint"}
 
@@ -66,7 +59,7 @@ class FewShot:
 class PromptTemplate:
     name: str = field(help="template name")
     template: str = field(help="format string with {question} (and optionally {choices}, {unit_hint}); the user message for chat")
-    answer_marker: Literal["boxed", "answer_tag", "gsm8k", "answer_colon", "final_answer"] = field(help="how the response marks its final answer (the verifier's marker)")
+    answer_marker: str = field(choices=MARKERS, help="how the response marks its final answer (the verifier's marker)")
     description: str = field("", help="one line shown by `rlvr data show --template`")
     render_mode: Literal["chat", "raw"] = field("chat", help="chat: through the tokenizer's chat template; raw: the text as is")
     system: str | None = field(None, help="system message (chat only)")
@@ -105,7 +98,7 @@ class PromptTemplate:
 
     def final(self, answer: str) -> str:
         """``answer`` written the way this template's marker expects (``\\boxed{18}``, ``#### 18``)."""
-        return MARKERS[self.answer_marker].format(answer)
+        return MARKERS.get(self.answer_marker).write(answer)
 
     def response(self, problem: Problem) -> str:
         """The assistant text of a worked answer (after ``response_prefix``): few-shot turns, SFT targets."""

@@ -78,6 +78,7 @@ from rlvr.rollout.rewards import RewardConfig, assign_rewards
 from rlvr.rollout.sample import ScoredCompletion, encode_prompts, fit_prompts, generate_and_score
 from rlvr.training.loop import Run, note, run_stage
 from rlvr.training.run import RunConfig
+from rlvr.verifiers.config import VerifierConfig
 
 def _train_data() -> DatasetConfig:
     return DatasetConfig(name="arith", split="train", options={"level": "hard"})
@@ -108,8 +109,6 @@ class RolloutConfig:
         None, help="strings that end a completion, kept in it (null: the template's, e.g. r1-zero's </answer>; []: none); evaluations use them too"
     )
     prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; scoring of one chunk overlaps the next")
-    verifier_workers: int = field(1, ge=1, help="verifier worker processes")
-    verifier_timeout: float = field(5.0, gt=0, help="seconds per verdict before it counts as wrong (reason timeout)")
     max_staleness: int = field(0, ge=0, help="asynchronous rollouts: generate the next batch during the update, at most this many policy versions old (0: synchronous)")
     stale_policy: Literal["drop", "is"] = field(
         "drop", help="groups older than max_staleness versions: drop them, or train them importance-weighted (needs algorithm.loss.tis_cap)")
@@ -142,6 +141,7 @@ class TrainConfig:
     data: DatasetConfig = field(default_factory=_train_data, help="training problems (only their answer keys are used)")
     template: str = field("arith", check=get_template, help="prompt template (also fixes the verifier's answer marker)")
     rollout: RolloutConfig = section(RolloutConfig, "sampling")
+    verifier: VerifierConfig = section(VerifierConfig, "the verifier pool that scores completions (training and held-out evaluation)")
     reward: RewardConfig = section(RewardConfig, "rewards from verdicts")
     algorithm: AlgorithmConfig = section(AlgorithmConfig, "estimator, loss and their options")
     generator: GeneratorConfig = section(GeneratorConfig, "generation engine")
@@ -257,8 +257,6 @@ class Trainer:
             raise
 
     def _build(self, cfg: TrainConfig) -> None:
-        from rlvr.verifiers import VerifierPool
-
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
         fit = functools.partial(fit_prompts, template=self.template, tokenizer=self.tokenizer, max_tokens=cfg.rollout.max_tokens,
@@ -295,7 +293,7 @@ class Trainer:
         self.generator = build_generator(cfg.generator, policy_path, self.tokenizer)
         # Policy version of the weights the generator holds.
         self.generator_version = self.policy_version
-        self.pool = VerifierPool(workers=cfg.rollout.verifier_workers, timeout=cfg.rollout.verifier_timeout)
+        self.pool = cfg.verifier.pool()
         self.order = list(range(len(self.train_problems)))
         random.Random(cfg.run.seed).shuffle(self.order)
         self.pipeline = RolloutPipeline(self.collect, cfg.rollout.max_staleness)

@@ -25,6 +25,7 @@ from rlvr.models.load import build_tiny_model, load_model, load_tokenizer
 from rlvr.prompts import get_template
 from rlvr.training.batching import plan_micro_batches, plan_ranks
 from rlvr.training.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
+from rlvr.verifiers.config import VerifierConfig
 from rlvr.models.tokenizer import train_tokenizer
 
 
@@ -54,7 +55,6 @@ class HeldOutConfig:
     num_problems: int = field(200, help="how many of them to decode each time")
     max_tokens: int = field(96, help="generation budget per problem")
     generator: GeneratorConfig = section(GeneratorConfig, "engine used for decoding")
-    verifier_workers: int = field(1, help="verifier worker processes")
 
 
 @dataclass
@@ -63,6 +63,7 @@ class SFTConfig(StageConfig):
 
     data: SFTDataConfig = section(SFTDataConfig, "training pairs")
     heldout: HeldOutConfig = section(HeldOutConfig, "held-out accuracy for checkpoint selection")
+    verifier: VerifierConfig = section(VerifierConfig, "the verifier pool that scores held-out answers")
 
 
 def load_pairs(cfg: SFTDataConfig, tokenizer=None) -> list[tuple[str, str]]:
@@ -91,10 +92,10 @@ def load_pairs(cfg: SFTDataConfig, tokenizer=None) -> list[tuple[str, str]]:
 class HeldOutAccuracy:
     """Greedy accuracy of the learner's current weights on fixed held-out problems."""
 
-    def __init__(self, cfg: HeldOutConfig, template_name: str, tokenizer, model_path: str):
+    def __init__(self, cfg: HeldOutConfig, verifier: VerifierConfig, template_name: str, tokenizer, model_path: str):
         from rlvr.rollout.sample import encode_prompts
 
-        self.cfg, self.tokenizer, self.model_path = cfg, tokenizer, model_path
+        self.cfg, self.verifier, self.tokenizer, self.model_path = cfg, verifier, tokenizer, model_path
         self.template = get_template(template_name)
         self.problems: list[Problem] = load_problems(cfg.dataset)[: cfg.num_problems]
         self.prompt_ids = encode_prompts(self.problems, self.template, tokenizer)
@@ -103,12 +104,11 @@ class HeldOutAccuracy:
     def __call__(self, learner) -> float:
         from rlvr.eval.runner import EvalPass, evaluate
         from rlvr.generation.base import build_generator
-        from rlvr.verifiers import VerifierPool
         from rlvr.generation.weight_sync import sync_weights
 
         if self.generator is None:
             self.generator = build_generator(self.cfg.generator, self.model_path, self.tokenizer)
-            self.pool = VerifierPool(workers=self.cfg.verifier_workers)
+            self.pool = self.verifier.pool()
         sync_weights(learner, self.generator)
         greedy = EvalPass("greedy", SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.max_tokens))
         samples = evaluate(self.generator, self.pool, self.problems, self.prompt_ids, self.template, [greedy],
@@ -170,7 +170,7 @@ def run_sft(cfg: SFTConfig) -> Path:
         if cfg.heldout.enabled:
             if heldout is None:
                 path = base_path or _save_initial(learner, tokenizer, Path(cfg.run.output_dir))
-                heldout = HeldOutAccuracy(cfg.heldout, cfg.data.template, tokenizer, path)
+                heldout = HeldOutAccuracy(cfg.heldout, cfg.verifier, cfg.data.template, tokenizer, path)
             out["heldout_accuracy"] = out["score"] = heldout(learner)
         return out
 

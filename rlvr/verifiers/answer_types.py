@@ -2,9 +2,11 @@
 
 An answer type knows how to find its answer in a response (:meth:`AnswerType.extract`), how to
 decide cheaply when it can (:meth:`AnswerType.quick`, run in the caller's process: exact string,
-plain numbers, letters) and how to decide in full (:meth:`AnswerType.check`, run in a worker
-process under a hard timeout). Built-ins register themselves in :data:`ANSWER_TYPES`; a plug-in
-adds one through the ``rlvr.answer_types`` entry-point group with an :class:`AnswerType` instance.
+plain numbers, letters), how to decide in full (:meth:`AnswerType.check`, run in a worker
+process under a hard timeout) and which keys it can have (:meth:`AnswerType.key_problem`, asked
+when a dataset loads). Built-ins register themselves in :data:`ANSWER_TYPES`, the one list of
+answer-type names that problems, dataset configs and the CLI read; a plug-in adds one through the
+``rlvr.answer_types`` entry-point group with an :class:`AnswerType` instance.
 
 With no ``answer_type`` the type is inferred from the request, most specific evidence first:
 ``numbers`` given means countdown, ``choices`` or a letter key means choice, a ``unit`` or a key
@@ -22,9 +24,13 @@ from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
 
 class AnswerType:
-    """Base class: generic extraction, no fast path. Subclasses implement :meth:`check`."""
+    """Base class: generic extraction, no fast path, any key. Subclasses implement :meth:`check`."""
 
-    name = ""
+    def key_problem(self, answer: str) -> str | None:
+        """What is wrong with ``answer`` as a key of this type, e.g. ``"is not a number"`` (None
+        when nothing is): a dataset row with such a key is a bad row when the data loads, rather
+        than a problem nobody can ever answer right."""
+        return None
 
     def extract(self, req: VerifyRequest) -> str | None:
         return extract(req.response, req.marker, req.fallback)

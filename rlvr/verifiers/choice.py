@@ -126,8 +126,12 @@ def _letters(text: str, choices: list[str] | None) -> frozenset[str]:
     return letters
 
 
+_KEY_RE = re.compile(r"^\(?[A-Z]\)?(?:\s*(?:,|and|\s)?\s*\(?[A-Z]\)?)*$")  # B, (B), ACD, C, D, (A) and (C)
+
+
 class ChoiceType(AnswerType):
-    name = "choice"
+    def key_problem(self, answer: str) -> str | None:
+        return None if _KEY_RE.match(answer.strip()) else "is not option letters such as B or ACD"
 
     def extract(self, req: VerifyRequest) -> str | None:
         found = extract(req.response, req.marker, fallback=False)  # Ambiguous propagates

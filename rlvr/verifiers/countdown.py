@@ -106,8 +106,12 @@ def evaluate_countdown(expression: str, target: int) -> tuple[Fraction, Counter[
     return value, parser.used
 
 
+_KEY_RE = re.compile(r"^[-+]?\d+$")
+
+
 class CountdownType(AnswerType):
-    name = "countdown"
+    def key_problem(self, answer: str) -> str | None:
+        return None if _KEY_RE.match(answer.strip()) else "is not an integer target"
 
     def extract(self, req: VerifyRequest) -> str | None:
         found = extract(req.response, req.marker, fallback=False)

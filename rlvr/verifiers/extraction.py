@@ -1,6 +1,6 @@
 """Finding the final answer in a model response.
 
-Each marker style a prompt template can declare is a function in :data:`MARKERS`:
+Each marker style a prompt template can declare is a :class:`Marker` in :data:`MARKERS`:
 
 * ``boxed``: the last ``\\boxed{}`` / ``\\fbox{}`` (braces matched, so nested ``\\frac{}{}`` survive);
 * ``answer_tag``: the last ``<answer>...</answer>`` (a ``\\boxed{}`` inside it wins);
@@ -30,13 +30,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from rlvr.registry import Registry
 from rlvr.verifiers.evaluator import EvalError
 from rlvr.verifiers.normalization import MAX_ANSWER_CHARS, compact
 from rlvr.verifiers.parser import ParseError
 
-Marker = Callable[[str], "str | None"]
+Find = Callable[[str], "str | None"]
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One way a response marks its final answer: the one place that knows how to find it, where
+    in a response it is stated (-1: nowhere; a retraction cue after that point takes the answer
+    back) and how to write one (prompt templates write few-shot turns and SFT targets with it)."""
+
+    find: Find
+    stated_at: Callable[[str], int]
+    form: str  # a format string with one ``{}`` for the answer
+
+    def write(self, answer: str) -> str:
+        return self.form.format(answer)
+
+
 MARKERS: Registry[Marker] = Registry("answer marker")
 
 DEFAULT_ORDER = ("answer_tag", "boxed", "gsm8k", "final_answer", "answer_colon")
@@ -46,15 +63,14 @@ CJK_WORD_CHARS = 3  # a longer run of CJK characters is a phrase, not a unit or 
 CUE_TAIL_CHARS = 5000  # retraction and no-answer cues are looked for in this closing stretch
 
 
-def _stated_at(find: Callable[[str], int]) -> Callable[[Marker], Marker]:
-    """Attach to a marker where in a response its final answer is stated (-1: nowhere), so that
-    a retraction cue after that point takes the answer back."""
+def _marker(name: str, form: str, stated_at: Callable[[str], int]) -> Callable[[Find], Find]:
+    """Register the decorated finder as marker ``name`` (see :class:`Marker`)."""
 
-    def attach(marker: Marker) -> Marker:
-        marker.stated_at = find  # type: ignore[attr-defined]
-        return marker
+    def register(find: Find) -> Find:
+        MARKERS.register(name, Marker(find, stated_at, form))
+        return find
 
-    return attach
+    return register
 
 
 class Ambiguous(ValueError):
@@ -142,8 +158,7 @@ def _final_boxes(text: str) -> list[str]:
     return [body for _, body in reversed(stretch)]
 
 
-@MARKERS.register("boxed")
-@_stated_at(lambda text: max(text.rfind("\\boxed"), text.rfind("\\fbox")))
+@_marker("boxed", "\\boxed{{{}}}", stated_at=lambda text: max(text.rfind("\\boxed"), text.rfind("\\fbox")))
 def boxed(text: str) -> str | None:
     final = _final_boxes(text)
     if not final:
@@ -154,8 +169,7 @@ def boxed(text: str) -> str | None:
     return last
 
 
-@MARKERS.register("answer_tag")
-@_stated_at(lambda text: text.rfind("<answer>"))
+@_marker("answer_tag", "<answer>{}</answer>", stated_at=lambda text: text.rfind("<answer>"))
 def answer_tag(text: str) -> str | None:
     start = text.rfind("<answer>")
     if start < 0:
@@ -282,8 +296,7 @@ def cjk_value(answer: str) -> str:
     return _CJK_GLUED_RE.sub(" ", answer)
 
 
-@MARKERS.register("gsm8k")
-@_stated_at(lambda text: text.rfind("####"))
+@_marker("gsm8k", "#### {}", stated_at=lambda text: text.rfind("####"))
 def gsm8k(text: str) -> str | None:
     pos = text.rfind("####")
     return _tidy(_line_after(text, pos + 4)) if pos >= 0 else None
@@ -343,15 +356,13 @@ def _last_phrase(marker: str, text: str) -> re.Match[str] | None:
     return best
 
 
-@MARKERS.register("answer_colon")
-@_stated_at(lambda text: _phrase_start("answer_colon", text))
+@_marker("answer_colon", "Answer: {}", stated_at=lambda text: _phrase_start("answer_colon", text))
 def answer_colon(text: str) -> str | None:
     m = _last_phrase("answer_colon", text)
     return _tidy(_line_after(text, m.end())) if m else None
 
 
-@MARKERS.register("final_answer")
-@_stated_at(lambda text: _phrase_start("final_answer", text))
+@_marker("final_answer", "The final answer is {}", stated_at=lambda text: _phrase_start("final_answer", text))
 def final_answer(text: str) -> str | None:
     m = _last_phrase("final_answer", text)
     return _tidy(_line_after(text, m.end())) if m else None
@@ -518,7 +529,7 @@ def _phrase_start(marker: str, text: str) -> int:
 def _statement_start(text: str, name: str) -> int:
     """Where marker ``name`` states its answer; a plug-in marker that does not say is taken to
     state it nowhere, so any retraction cue counts against it (precision first)."""
-    return getattr(MARKERS.get(name), "stated_at", lambda _text: -1)(text)
+    return MARKERS.get(name).stated_at(text)
 
 
 def extract(text: str, marker: str | None = None, fallback: bool = True) -> str | None:
@@ -543,7 +554,7 @@ def _extract(text: str, marker: str | None, fallback: bool) -> str | None:
     tail_start = max(0, len(text) - CUE_TAIL_CHARS)
     order = (marker,) if marker else _default_order(text)
     for name in order:
-        found = MARKERS.get(name)(text)
+        found = MARKERS.get(name).find(text)
         if found is not None and found.strip():
             return found.strip()
     if marker is not None:

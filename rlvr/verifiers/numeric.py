@@ -255,8 +255,26 @@ def decimal_commas(resp: str, key: str) -> tuple[str, str]:
     return resp, key
 
 
+_KEY_NUM = r"[-+]?\s*(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?"
+_KEY_NUMBER_RE = re.compile(
+    rf"""^\s*(?:
+        {_KEY_NUM}(?:[eE][-+]?\d+)?\s*(?:\\times|\\cdot|\*|x|×)\s*\{{?10\}}?\s*\^\s*\{{?\s*[-+]?\s*\d+\s*\}}?  # 2.9 \times 10^{{-11}}
+      | {_KEY_NUM}(?:[eE][-+]?\d+)?\s*(?:\\%|%)?                                  # 12, 1,000, -0.5, 3e-5, 50%
+      | [-+]?\s*\d+\s*/\s*\d+                                                  # 3/4
+      | [-+]?\s*\\[dt]?frac\s*\{{\s*-?\d+\s*\}}\s*\{{\s*\d+\s*\}}              # \frac{{1}}{{2}}
+    )\s*$""",
+    re.VERBOSE,
+)
+
+
+def is_number_key(text: str) -> bool:
+    """A plain number as answer keys write them: integer, decimal, 1,000, 3e-5, 2.9 \\times 10^{-11}, 3/4, \\frac{1}{2}, 50%."""
+    return bool(re.search(r"\d", text)) and bool(_KEY_NUMBER_RE.match(text))
+
+
 class NumericType(AnswerType):
-    name = "numeric"
+    def key_problem(self, answer: str) -> str | None:
+        return None if is_number_key(answer) else "is not a number"
 
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
         if compact(extracted) == compact(req.answer):

@@ -8,8 +8,8 @@ only works in a main thread, so this pool manages its workers itself:
   from every place users call a reward function: daemonic ``multiprocessing`` workers and
   DataLoader workers (which may not have ``multiprocessing`` children), forked children, threads,
   scripts fed on stdin or run with ``-c`` and notebooks (nothing re-imports ``__main__``). So a
-  worker sees the answer types of the package and of its ``rlvr.answer_types`` entry points, not
-  types registered at run time in the caller's ``__main__``.
+  worker sees the answer types of the package and of the ``rlvr.answer_types`` entry points on
+  the caller's ``sys.path``, not types registered at run time in the caller's ``__main__``.
 * A dispatcher thread runs stage 1 (:func:`rlvr.verifiers.api.prepare`: cheap, size-capped,
   never raising) for each request, sends the undecided rest to workers and collects results.
 * One item in flight per worker, so no item ever waits behind a slow one on the same worker.
@@ -66,8 +66,14 @@ def worker_command() -> list[str]:
 
 
 def _worker_env() -> dict[str, str]:
+    """The caller's environment, with ``PYTHONPATH`` listing this package and then the caller's
+    own ``sys.path`` in its order, so that a worker finds the modules and the ``rlvr.answer_types``
+    plug-ins the caller finds, including those in a folder put on ``sys.path`` at run time (a
+    notebook, a test, a script's folder) rather than installed. The caller's ``PYTHONPATH`` is in
+    its ``sys.path`` already. The working-directory entry ``''`` stays out, as ``-P`` keeps it out."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+    paths = [_PACKAGE_ROOT, *(str(p) for p in sys.path if p and os.pathsep not in str(p))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
 
 

@@ -509,11 +509,15 @@ def _has_unit(text: str) -> bool | None:
         return None
 
 
+_KEY_RE = re.compile(r"^\s*[-+]?\s*(?:\d|\.\d)")  # a quantity key starts with its number
+
+
 class QuantityType(AnswerType):
     """Physical quantities. Extraction keeps the unit that follows the number in prose, so the
     last-number fallback and "the answer is 36 km/h" compare 36 km/h with the key, not 36."""
 
-    name = "quantity"
+    def key_problem(self, answer: str) -> str | None:
+        return None if _KEY_RE.match(answer) else "does not start with a number"
 
     def extract(self, req: VerifyRequest) -> str | None:
         found = extract(req.response, req.marker, req.fallback)

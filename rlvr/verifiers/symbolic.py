@@ -475,7 +475,6 @@ def equivalent(resp: Node, key: Node, tol: Tolerance) -> bool:
 
 
 class SymbolicType(AnswerType):
-    name = "symbolic"
 
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
         if compact(extracted) == compact(req.answer):
