@@ -106,7 +106,7 @@ class Rule:
             return
         if isinstance(value, float) and self.finite and not math.isfinite(value):
             raise ConfigError(f"{key}: must be a finite number, got {value}")
-        for sym, bound, op in self._bounds():
+        for _sym, bound, op in self._bounds():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and not op(value, bound):
                 raise ConfigError(f"{key}: must be {self.describe()}, got {value!r}")
         if self.choices is not None:

@@ -23,7 +23,6 @@ from typing import Any
 
 from rlvr.errors import RlvrError
 
-
 # Free space below which a failed write is blamed on a full disk even when the library that failed
 # lost the errno (torch.save raises a bare RuntimeError, safetensors its own error type).
 _NEARLY_FULL = 1 << 20
@@ -185,7 +184,7 @@ class JsonlWriter:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.path, "a", encoding="utf-8")
+            self._f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - the writer holds it open until close()
         except OSError as e:
             raise write_error(e, self.path) from e
 

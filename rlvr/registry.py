@@ -36,8 +36,7 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A mapping from names to objects (functions or classes) of one kind."""
 
-    def __init__(self, kind: str, entry_point_group: str | None = None, traits: type | None = None,
-                 modules: dict[str, str] | None = None):
+    def __init__(self, kind: str, entry_point_group: str | None = None, traits: type | None = None, modules: dict[str, str] | None = None):
         self.kind = kind  # used in error messages: "unknown advantage estimator 'grpoo'"
         self.group = entry_point_group
         self.traits_type = traits  # a dataclass whose defaults fit an entry that declares nothing

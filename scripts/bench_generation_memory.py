@@ -57,8 +57,18 @@ def child(args: argparse.Namespace) -> None:
     out = gen.generate([tok(PROMPT)["input_ids"]], SamplingConfig(n=args.child, max_tokens=args.max_tokens), seed=0)
     seconds = time.perf_counter() - start
     tokens = sum(len(c.token_ids) for c in out[0])
-    print(json.dumps({"n": args.child, "completions": len(out[0]), "tokens": tokens, "seconds": round(seconds, 2),
-                      "baseline_rss_mib": round(baseline), "peak_rss_mib": round(peak_rss_mib())}))
+    print(
+        json.dumps(
+            {
+                "n": args.child,
+                "completions": len(out[0]),
+                "tokens": tokens,
+                "seconds": round(seconds, 2),
+                "baseline_rss_mib": round(baseline),
+                "peak_rss_mib": round(peak_rss_mib()),
+            }
+        )
+    )
 
 
 def main() -> int:
@@ -82,15 +92,38 @@ def main() -> int:
             build_default_model(Path(tmp))
         results = []
         for n in tqdm([int(x) for x in args.ns.split(",")], desc="n", file=sys.stderr):
-            cmd = [sys.executable, __file__, "--child", str(n), "--model", args.model, "--generator", args.generator,
-                   "--max-tokens", str(args.max_tokens), "--chunk-size", str(args.chunk_size), "--kv-gib", str(args.kv_gib)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                str(n),
+                "--model",
+                args.model,
+                "--generator",
+                args.generator,
+                "--max-tokens",
+                str(args.max_tokens),
+                "--chunk-size",
+                str(args.chunk_size),
+                "--kv-gib",
+                str(args.kv_gib),
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 sys.stderr.write(proc.stderr[-3000:])
                 return proc.returncode
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    print(json.dumps({"generator": args.generator, "max_tokens": args.max_tokens, "chunk_size": args.chunk_size,
-                      "kv_cache_gib": args.kv_gib, "results": results}))
+    print(
+        json.dumps(
+            {
+                "generator": args.generator,
+                "max_tokens": args.max_tokens,
+                "chunk_size": args.chunk_size,
+                "kv_cache_gib": args.kv_gib,
+                "results": results,
+            }
+        )
+    )
     return 0
 
 

@@ -87,9 +87,17 @@ def build_batch(args: argparse.Namespace, vocab: int):
         attn[r, :n] = 1
         resp[r, min(n // 4, 256) - 1 : n - 1] = 1
     advantages = torch.randn(b, generator=g)[:, None].expand(b, t - 1).contiguous()
-    exp = Experience(input_ids=ids, attention_mask=attn, response_mask=resp, generator_logprobs=torch.zeros(b, t - 1),
-                     group_ids=torch.arange(b), correct=torch.zeros(b, dtype=torch.bool), has_answer=torch.ones(b, dtype=torch.bool),
-                     lengths=attn.sum(1), truncated=torch.zeros(b, dtype=torch.bool))
+    exp = Experience(
+        input_ids=ids,
+        attention_mask=attn,
+        response_mask=resp,
+        generator_logprobs=torch.zeros(b, t - 1),
+        group_ids=torch.arange(b),
+        correct=torch.zeros(b, dtype=torch.bool),
+        has_answer=torch.ones(b, dtype=torch.bool),
+        lengths=attn.sum(1),
+        truncated=torch.zeros(b, dtype=torch.bool),
+    )
     return exp, advantages
 
 
@@ -173,8 +181,13 @@ def bare_steps(args: argparse.Namespace, checkpointing: bool):
             ids = sub.input_ids.to(device)
             logits = model(input_ids=ids, attention_mask=sub.attention_mask.to(device)).logits[:, :-1].float()
             logprobs = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:, None]).squeeze(-1)
-            out = compute_policy_loss(LossInput(logprobs=logprobs, mask=sub.response_mask.to(device), old_logprobs=logprobs.detach(),
-                                                advantages=adv[c][:, :width].to(device)), scale, loss_cfg)
+            out = compute_policy_loss(
+                LossInput(
+                    logprobs=logprobs, mask=sub.response_mask.to(device), old_logprobs=logprobs.detach(), advantages=adv[c][:, :width].to(device)
+                ),
+                scale,
+                loss_cfg,
+            )
             out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -190,9 +203,15 @@ def rlvr_steps(args: argparse.Namespace, packing: bool):
     from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
     from rlvr.training.rl import _logprobs
 
-    cfg = LearnerConfig(backend=args.backend, zero_stage=args.zero_stage, dtype="bfloat16" if args.device == "cuda" else "float32",
-                        gradient_checkpointing=args.checkpointing, max_tokens_per_micro_batch=args.max_tokens, packing=packing,
-                        micro_batch_size=args.bare_micro_batch)
+    cfg = LearnerConfig(
+        backend=args.backend,
+        zero_stage=args.zero_stage,
+        dtype="bfloat16" if args.device == "cuda" else "float32",
+        gradient_checkpointing=args.checkpointing,
+        max_tokens_per_micro_batch=args.max_tokens,
+        packing=packing,
+        micro_batch_size=args.bare_micro_batch,
+    )
     learner = build_learner(build_model(args), cfg, OptimConfig(lr=1e-6), total_steps=10**6)
     exp, adv = build_batch(args, learner.model.config.vocab_size)
     scale = LossScale.of(exp.response_mask)
@@ -205,8 +224,17 @@ def rlvr_steps(args: argparse.Namespace, packing: bool):
             sub = exp.select(c)
             width = sub.response_mask.shape[1]
             logprobs, entropy = _logprobs(learner, sub, 1.0, True, device, packing)
-            out = compute_policy_loss(LossInput(logprobs=logprobs, mask=sub.response_mask.to(device), old_logprobs=logprobs.detach(),
-                                                advantages=adv[c][:, :width].to(device), entropy=entropy), scale, loss_cfg)
+            out = compute_policy_loss(
+                LossInput(
+                    logprobs=logprobs,
+                    mask=sub.response_mask.to(device),
+                    old_logprobs=logprobs.detach(),
+                    advantages=adv[c][:, :width].to(device),
+                    entropy=entropy,
+                ),
+                scale,
+                loss_cfg,
+            )
             learner.backward(out.loss, last=i == len(chunks) - 1)
         learner.step()
         yield {"micro_batches": len(chunks), "computed_tokens": computed}
@@ -231,8 +259,13 @@ def run_variant(args: argparse.Namespace) -> dict[str, Any]:
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - t0)
     seconds = statistics.median(times)
-    return {"tokens_per_s": real / seconds, "step_seconds": seconds, "peak_mem_gib": mem.peak / 2**30,
-            "padding_efficiency": real / info["computed_tokens"], "micro_batches": info["micro_batches"]}
+    return {
+        "tokens_per_s": real / seconds,
+        "step_seconds": seconds,
+        "peak_mem_gib": mem.peak / 2**30,
+        "padding_efficiency": real / info["computed_tokens"],
+        "micro_batches": info["micro_batches"],
+    }
 
 
 def child_argv(args: argparse.Namespace, variant: str) -> list[str]:
@@ -283,10 +316,20 @@ def main(argv: list[str] | None = None) -> int:
         results[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
     lengths = lengths_of(args)
     out: dict[str, Any] = {
-        "shape": args.shape, "layers": args.layers or SHAPES[args.shape]["num_hidden_layers"], "device": args.device,
-        "seqs": args.seqs, "real_tokens": sum(lengths), "len_min": min(lengths), "len_max": max(lengths),
-        "len_median": statistics.median(lengths), "max_tokens_per_micro_batch": args.max_tokens, "bare_micro_batch": args.bare_micro_batch,
-        "backend": args.backend, "zero_stage": args.zero_stage, "checkpointing": args.checkpointing, "steps": args.steps,
+        "shape": args.shape,
+        "layers": args.layers or SHAPES[args.shape]["num_hidden_layers"],
+        "device": args.device,
+        "seqs": args.seqs,
+        "real_tokens": sum(lengths),
+        "len_min": min(lengths),
+        "len_max": max(lengths),
+        "len_median": statistics.median(lengths),
+        "max_tokens_per_micro_batch": args.max_tokens,
+        "bare_micro_batch": args.bare_micro_batch,
+        "backend": args.backend,
+        "zero_stage": args.zero_stage,
+        "checkpointing": args.checkpointing,
+        "steps": args.steps,
         **results,
     }
     ours = results.get("rlvr_packed" if args.packing else "rlvr_padded")

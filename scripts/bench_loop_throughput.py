@@ -101,9 +101,14 @@ class Bench:
         self.tokenizer = load_tokenizer(args.model)
         self.prompt_ids = encode_prompts(self.problems, self.template, self.tokenizer)
         self.sampling = SamplingConfig(n=args.n, temperature=1.0, max_tokens=args.max_tokens)
-        cfg = GeneratorConfig(name="vllm", chunk_size=args.chunk_size, max_model_len=args.max_model_len,
-                              cpu_kv_cache_gib=args.kv_gib, gpu_memory_utilization=args.gpu_memory_utilization,
-                              sleep_between_steps=args.sleep_between_steps)
+        cfg = GeneratorConfig(
+            name="vllm",
+            chunk_size=args.chunk_size,
+            max_model_len=args.max_model_len,
+            cpu_kv_cache_gib=args.kv_gib,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            sleep_between_steps=args.sleep_between_steps,
+        )
         self.generator = build_generator(cfg, args.model, self.tokenizer)
         self.pool = VerifierPool(workers=args.verifier_workers, timeout=5.0)
         self.llm = self.generator.llm
@@ -139,14 +144,27 @@ class Bench:
         self.llm.reset_prefix_cache()
         self.clock.reset()
         t0 = time.perf_counter()
-        scored = generate_and_score(self.generator, self.pool, self.problems[:count], self.prompt_ids[:count], self.template,
-                                    self.sampling, seed=self.args.seed, prompts_per_chunk=self.args.prompts_per_chunk, timing=timing)
+        scored = generate_and_score(
+            self.generator,
+            self.pool,
+            self.problems[:count],
+            self.prompt_ids[:count],
+            self.template,
+            self.sampling,
+            seed=self.args.seed,
+            prompts_per_chunk=self.args.prompts_per_chunk,
+            timing=timing,
+        )
         seconds = time.perf_counter() - t0
         engine, decode = self.clock.part(0, "engine"), self.clock.part(0, "detokenize")
-        parts = {"engine_s": engine, "engine_calls": self.clock.count(0, "engine"), "detokenize_s": decode,
-                 "convert_s": timing["gen_seconds"] - engine - decode,
-                 "submit_s": seconds - timing["gen_seconds"] - timing["verify_seconds"],
-                 "verify_unhidden_s": timing["verify_seconds"]}
+        parts = {
+            "engine_s": engine,
+            "engine_calls": self.clock.count(0, "engine"),
+            "detokenize_s": decode,
+            "convert_s": timing["gen_seconds"] - engine - decode,
+            "submit_s": seconds - timing["gen_seconds"] - timing["verify_seconds"],
+            "verify_unhidden_s": timing["verify_seconds"],
+        }
         return Run(sum(len(s.completion.token_ids) for g in scored for s in g), sum(len(g) for g in scored), seconds, parts)
 
 
@@ -219,8 +237,12 @@ def main() -> int:
     ap.add_argument("--max-model-len", type=int, default=512)
     ap.add_argument("--kv-gib", type=float, default=1.0, help="vLLM-CPU KV cache GiB")
     ap.add_argument("--gpu-memory-utilization", type=float, default=0.3, help="vLLM on GPU: fraction of GPU memory")
-    ap.add_argument("--sleep-between-steps", action=argparse.BooleanOptionalAction, default=True,
-                    help="generator.sleep_between_steps (GPU only; the trainer's default): the loop pays a sleep/wake per generator call")
+    ap.add_argument(
+        "--sleep-between-steps",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="generator.sleep_between_steps (GPU only; the trainer's default): the loop pays a sleep/wake per generator call",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     args.model = str(Path(args.model).resolve())
@@ -236,8 +258,11 @@ def main() -> int:
     finally:
         bench.close()
     print(json.dumps(result), flush=True)
-    print(f"loop keeps {result['ratio']:.1%} of raw vLLM throughput ({result['loop_tokens_per_s']:.0f} vs "
-          f"{result['raw_tokens_per_s']:.0f} tokens/s): {'pass' if result['pass'] else 'FAIL'} (target {TARGET:.0%})", file=sys.stderr)
+    print(
+        f"loop keeps {result['ratio']:.1%} of raw vLLM throughput ({result['loop_tokens_per_s']:.0f} vs "
+        f"{result['raw_tokens_per_s']:.0f} tokens/s): {'pass' if result['pass'] else 'FAIL'} (target {TARGET:.0%})",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -168,20 +168,34 @@ def run_rlvr(spec: BenchSpec) -> WorkerResult:
     set_threads(spec.threads)
     import torch
 
-    from rlvr.rollout import experience
-    from rlvr.training import rl as trainer_mod
     from rlvr.config import load_config
     from rlvr.io import read_jsonl
+    from rlvr.rollout import experience
+    from rlvr.training import rl as trainer_mod
     from rlvr.training.rl import TrainConfig, Trainer
 
     out = Path(spec.workdir) / f"rlvr-{spec.rlvr_backend}-{spec.rlvr_generator_dtype}"
     overrides = [
-        f"model.path={spec.model}", f"run.output_dir={out}", "run.overwrite=true", "run.progress=false", "run.save_every=0",
-        f"run.seed={spec.seed}", "eval.before_after=false", "eval.every=0", "algorithm.dynamic_sampling=false",
-        f"rollout.prompts_per_step={spec.prompts}", f"rollout.n={spec.n}", f"rollout.max_tokens={spec.max_tokens}",
-        f"schedule.steps={spec.warmup + spec.steps}", "schedule.max_seconds=0", f"learner.backend={spec.rlvr_backend}",
-        f"learner.micro_batch_size={spec.prompts * spec.n}", f"generator.dtype={spec.rlvr_generator_dtype}",
-        f"optim.lr={spec.lr}", "optim.warmup_steps=0", "optim.schedule=constant",
+        f"model.path={spec.model}",
+        f"run.output_dir={out}",
+        "run.overwrite=true",
+        "run.progress=false",
+        "run.save_every=0",
+        f"run.seed={spec.seed}",
+        "eval.before_after=false",
+        "eval.every=0",
+        "algorithm.dynamic_sampling=false",
+        f"rollout.prompts_per_step={spec.prompts}",
+        f"rollout.n={spec.n}",
+        f"rollout.max_tokens={spec.max_tokens}",
+        f"schedule.steps={spec.warmup + spec.steps}",
+        "schedule.max_seconds=0",
+        f"learner.backend={spec.rlvr_backend}",
+        f"learner.micro_batch_size={spec.prompts * spec.n}",
+        f"generator.dtype={spec.rlvr_generator_dtype}",
+        f"optim.lr={spec.lr}",
+        "optim.warmup_steps=0",
+        "optim.schedule=constant",
     ]
     cfg = load_config(TrainConfig, "train", "tiny-arith", overrides)
     trainer = Trainer(cfg)
@@ -207,20 +221,28 @@ def run_rlvr(spec: BenchSpec) -> WorkerResult:
     for r in rows:
         s = r["step"] - 1
         generate = watch.part(s, "generate")
-        parts.append({
-            "generate_s": generate,
-            "verify_s": watch.part(s, "collect") - generate,
-            "experience_s": watch.part(s, "build_experience"),
-            "learn_s": watch.part(s, "learn"),
-            "sync_s": watch.part(s, "sync"),
-        })
+        parts.append(
+            {
+                "generate_s": generate,
+                "verify_s": watch.part(s, "collect") - generate,
+                "experience_s": watch.part(s, "build_experience"),
+                "learn_s": watch.part(s, "learn"),
+                "sync_s": watch.part(s, "sync"),
+            }
+        )
     return WorkerResult(
-        framework="rlvr", variant=f"{cfg.learner.backend} learner, {cfg.generator.name} generator ({cfg.generator.dtype})",
-        step_s=[r["step_seconds"] for r in rows], breakdown=median_parts(parts),
-        completion_tokens_mean=statistics.mean(r["response_length_mean"] for r in rows), threads=torch.get_num_threads(),
+        framework="rlvr",
+        variant=f"{cfg.learner.backend} learner, {cfg.generator.name} generator ({cfg.generator.dtype})",
+        step_s=[r["step_seconds"] for r in rows],
+        breakdown=median_parts(parts),
+        completion_tokens_mean=statistics.mean(r["response_length_mean"] for r in rows),
+        threads=torch.get_num_threads(),
         # The trainer's own timers, for comparison with the ones above (see the report on verify_seconds).
-        extra={"trainer_metrics": {k: round(statistics.median(r[k] for r in rows), 4)
-                                   for k in ("gen_seconds", "verify_seconds", "learn_seconds", "sync_seconds")}},
+        extra={
+            "trainer_metrics": {
+                k: round(statistics.median(r[k] for r in rows), 4) for k in ("gen_seconds", "verify_seconds", "learn_seconds", "sync_seconds")
+            }
+        },
     )
 
 
@@ -261,15 +283,41 @@ def run_trl(spec: BenchSpec) -> WorkerResult:
     batch = spec.prompts * spec.n
     args = GRPOConfig(
         output_dir=str(Path(spec.workdir) / f"trl-{spec.trl_generation}"),
-        max_steps=spec.warmup + spec.steps, per_device_train_batch_size=batch, gradient_accumulation_steps=1,
-        num_generations=spec.n, max_completion_length=spec.max_tokens, temperature=1.0, top_p=1.0,
-        beta=0.0, loss_type="dapo", scale_rewards="group", epsilon=0.2, epsilon_high=0.28, mask_truncated_completions=True,
-        learning_rate=spec.lr, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0,
-        adam_beta1=0.9, adam_beta2=0.95, adam_epsilon=1e-8, max_grad_norm=1.0,
-        use_vllm=spec.trl_generation == "vllm", vllm_mode="colocate", vllm_importance_sampling_correction=False,
-        vllm_max_model_length=engine_model_len(spec.model), vllm_enable_sleep_mode=False,
-        shuffle_dataset=False, seed=spec.seed, use_cpu=not torch.cuda.is_available(), bf16=False,
-        logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True, dataloader_num_workers=0,
+        max_steps=spec.warmup + spec.steps,
+        per_device_train_batch_size=batch,
+        gradient_accumulation_steps=1,
+        num_generations=spec.n,
+        max_completion_length=spec.max_tokens,
+        temperature=1.0,
+        top_p=1.0,
+        beta=0.0,
+        loss_type="dapo",
+        scale_rewards="group",
+        epsilon=0.2,
+        epsilon_high=0.28,
+        mask_truncated_completions=True,
+        learning_rate=spec.lr,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
+        weight_decay=0.0,
+        adam_beta1=0.9,
+        adam_beta2=0.95,
+        adam_epsilon=1e-8,
+        max_grad_norm=1.0,
+        use_vllm=spec.trl_generation == "vllm",
+        vllm_mode="colocate",
+        vllm_importance_sampling_correction=False,
+        vllm_max_model_length=engine_model_len(spec.model),
+        vllm_enable_sleep_mode=False,
+        shuffle_dataset=False,
+        seed=spec.seed,
+        use_cpu=not torch.cuda.is_available(),
+        bf16=False,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
     )
     tokenizer = AutoTokenizer.from_pretrained(spec.model)
     model = AutoModelForCausalLM.from_pretrained(spec.model, dtype=torch.float32)
@@ -288,7 +336,7 @@ def run_trl(spec: BenchSpec) -> WorkerResult:
     if vllm is not None:
         unwrapped_sync()  # what TRL does before the next generation
         extra["vllm_dtype"], extra["vllm_sync_check"] = check_trl_sync(vllm.llm, trainer.model, spec.model)
-    logs = [h for h in trainer.state.log_history if "completions/mean_length" in h][spec.warmup:]
+    logs = [h for h in trainer.state.log_history if "completions/mean_length" in h][spec.warmup :]
     parts = []
     for s in range(spec.warmup, spec.warmup + spec.steps):
         sync = watch.part(s, "sync")
@@ -296,10 +344,13 @@ def run_trl(spec: BenchSpec) -> WorkerResult:
         verify_s = watch.part(s, "verify")
         parts.append({"generate_s": generate, "verify_s": verify_s, "learn_s": timer.step_s[s] - generate - verify_s - sync, "sync_s": sync})
     return WorkerResult(
-        framework="trl", variant="vllm colocate" if vllm is not None else "transformers generate",
-        step_s=timer.step_s[spec.warmup:], breakdown=median_parts(parts),
+        framework="trl",
+        variant="vllm colocate" if vllm is not None else "transformers generate",
+        step_s=timer.step_s[spec.warmup :],
+        breakdown=median_parts(parts),
         completion_tokens_mean=statistics.mean(h["completions/mean_length"] for h in logs) if logs else float("nan"),
-        threads=torch.get_num_threads(), extra=extra,
+        threads=torch.get_num_threads(),
+        extra=extra,
     )
 
 
@@ -354,8 +405,13 @@ def run_worker(name: str, spec: BenchSpec) -> WorkerResult:
     """Run one framework in a fresh interpreter; its chatter goes to our stderr, its result comes back."""
     # vLLM-CPU would otherwise pin its OpenMP threads to cores of its choosing (and, in-process, the
     # learner's too); unpinned, ``--threads`` alone sets the thread count for both frameworks alike.
-    env = {"VLLM_CPU_OMP_THREADS_BIND": "nobind", **os.environ, "OMP_NUM_THREADS": str(spec.threads),
-           "MKL_NUM_THREADS": str(spec.threads), "PYTHONUNBUFFERED": "1"}
+    env = {
+        "VLLM_CPU_OMP_THREADS_BIND": "nobind",
+        **os.environ,
+        "OMP_NUM_THREADS": str(spec.threads),
+        "MKL_NUM_THREADS": str(spec.threads),
+        "PYTHONUNBUFFERED": "1",
+    }
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--spec", json.dumps(asdict(spec))]
     what = f"{spec.rlvr_backend}:{spec.rlvr_generator_dtype}" if name == "rlvr" else spec.trl_generation
     print(f"bench_step: timing {name} ({what}) ...", file=sys.stderr, flush=True)
@@ -366,7 +422,7 @@ def run_worker(name: str, spec: BenchSpec) -> WorkerResult:
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith(RESULT_PREFIX):
-            result = json.loads(line[len(RESULT_PREFIX):])
+            result = json.loads(line[len(RESULT_PREFIX) :])
         else:
             tail = (tail + [line])[-40:]
             if os.environ.get("BENCH_VERBOSE"):
@@ -400,9 +456,16 @@ def resolve_model(arg: str | None, scratch: Path) -> str:
 
 def summarize(r: WorkerResult) -> dict[str, Any]:
     """A variant's JSON entry; ``load_avg_1m`` (taken as its worker ends) says how busy the shared machine was."""
-    return {"step_s": round(statistics.median(r.step_s), 4), "step_s_mean": round(statistics.mean(r.step_s), 4),
-            "breakdown": r.breakdown, "variant": r.variant, "completion_tokens_mean": round(r.completion_tokens_mean, 1),
-            "threads": r.threads, **r.extra, "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "step_s": round(statistics.median(r.step_s), 4),
+        "step_s_mean": round(statistics.mean(r.step_s), 4),
+        "breakdown": r.breakdown,
+        "variant": r.variant,
+        "completion_tokens_mean": round(r.completion_tokens_mean, 1),
+        "threads": r.threads,
+        **r.extra,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def rlvr_variant(text: str) -> tuple[str, str]:
@@ -422,13 +485,28 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=8, help="timed steps")
     ap.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     ap.add_argument("--lr", type=float, default=1e-4, help="learning rate for both")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                    help="torch/OpenMP threads for both (on a busy machine 1 can be much faster: OpenMP barriers wait on descheduled threads)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="torch/OpenMP threads for both (on a busy machine 1 can be much faster: OpenMP barriers wait on descheduled threads)",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--rlvr", nargs="+", type=rlvr_variant, default=[("deepspeed", "float32")], metavar="BACKEND[:DTYPE]",
-                    help="rlvr variants to time: learner backend (deepspeed|torch) and generator dtype (float32|bfloat16); the first is the headline")
-    ap.add_argument("--trl-generation", nargs="+", default=["vllm"], choices=["vllm", "transformers"],
-                    help="TRL generation engines to time (vllm: colocate mode, in vLLM-CPU's default bfloat16); the first is the headline")
+    ap.add_argument(
+        "--rlvr",
+        nargs="+",
+        type=rlvr_variant,
+        default=[("deepspeed", "float32")],
+        metavar="BACKEND[:DTYPE]",
+        help="rlvr variants to time: learner backend (deepspeed|torch) and generator dtype (float32|bfloat16); the first is the headline",
+    )
+    ap.add_argument(
+        "--trl-generation",
+        nargs="+",
+        default=["vllm"],
+        choices=["vllm", "transformers"],
+        help="TRL generation engines to time (vllm: colocate mode, in vLLM-CPU's default bfloat16); the first is the headline",
+    )
     ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     ap.add_argument("--spec", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -439,8 +517,18 @@ def main() -> None:
         return
 
     with tempfile.TemporaryDirectory(prefix="bench-step-") as scratch:
-        base = BenchSpec(model=resolve_model(args.model, Path(scratch)), prompts=args.prompts, n=args.n, max_tokens=args.max_tokens,
-                         steps=args.steps, warmup=args.warmup, lr=args.lr, threads=args.threads, seed=args.seed, workdir=scratch)
+        base = BenchSpec(
+            model=resolve_model(args.model, Path(scratch)),
+            prompts=args.prompts,
+            n=args.n,
+            max_tokens=args.max_tokens,
+            steps=args.steps,
+            warmup=args.warmup,
+            lr=args.lr,
+            threads=args.threads,
+            seed=args.seed,
+            workdir=scratch,
+        )
         rlvr = {f"{b}:{d}": summarize(run_worker("rlvr", replace(base, rlvr_backend=b, rlvr_generator_dtype=d))) for b, d in args.rlvr}
         trl = {g: summarize(run_worker("trl", replace(base, trl_generation=g))) for g in args.trl_generation}
         from rlvr.models.load import count_parameters, load_model
@@ -448,22 +536,37 @@ def main() -> None:
         params = count_parameters(load_model(base.model))
     head_r, head_t = next(iter(rlvr.values())), next(iter(trl.values()))
     out = {
-        "model": base.model, "params": params, "prompts": base.prompts, "n": base.n, "max_tokens": base.max_tokens,
-        "steps": base.steps, "warmup": base.warmup, "threads": base.threads,
-        "rlvr_step_s": head_r["step_s"], "trl_step_s": head_t["step_s"], "speedup": round(head_t["step_s"] / head_r["step_s"], 2),
-        "rlvr_variant": head_r["variant"], "trl_generation": head_t["variant"],
-        "rlvr_breakdown": head_r["breakdown"], "trl_breakdown": head_t["breakdown"],
-        "rlvr_completion_tokens": head_r["completion_tokens_mean"], "trl_completion_tokens": head_t["completion_tokens_mean"],
-        "rlvr": rlvr, "trl": trl,
+        "model": base.model,
+        "params": params,
+        "prompts": base.prompts,
+        "n": base.n,
+        "max_tokens": base.max_tokens,
+        "steps": base.steps,
+        "warmup": base.warmup,
+        "threads": base.threads,
+        "rlvr_step_s": head_r["step_s"],
+        "trl_step_s": head_t["step_s"],
+        "speedup": round(head_t["step_s"] / head_r["step_s"], 2),
+        "rlvr_variant": head_r["variant"],
+        "trl_generation": head_t["variant"],
+        "rlvr_breakdown": head_r["breakdown"],
+        "trl_breakdown": head_t["breakdown"],
+        "rlvr_completion_tokens": head_r["completion_tokens_mean"],
+        "trl_completion_tokens": head_t["completion_tokens_mean"],
+        "rlvr": rlvr,
+        "trl": trl,
     }
     print(json.dumps(out), flush=True)
-    print(f"\nrlvr ({head_r['variant']}): {head_r['step_s']:.3f} s/step   TRL ({head_t['variant']}): {head_t['step_s']:.3f} s/step"
-          f"   -> rlvr is {out['speedup']:.2f}x {'faster' if out['speedup'] >= 1 else 'slower'} (medians of {base.steps} steps, {base.threads} threads)",
-          file=sys.stderr)
+    print(
+        f"\nrlvr ({head_r['variant']}): {head_r['step_s']:.3f} s/step   TRL ({head_t['variant']}): {head_t['step_s']:.3f} s/step"
+        f"   -> rlvr is {out['speedup']:.2f}x {'faster' if out['speedup'] >= 1 else 'slower'} (medians of {base.steps} steps, {base.threads} threads)",
+        file=sys.stderr,
+    )
     for name, r in [*(("rlvr", r) for r in rlvr.values()), *(("TRL", r) for r in trl.values())]:
         parts = ", ".join(f"{k.removesuffix('_s')} {v:.3f}" for k, v in r["breakdown"].items())
-        print(f"  {name:4s} {r['variant']}: {r['step_s']:.3f} s = {parts}  (mean completion {r['completion_tokens_mean']:.0f} tokens)",
-              file=sys.stderr)
+        print(
+            f"  {name:4s} {r['variant']}: {r['step_s']:.3f} s = {parts}  (mean completion {r['completion_tokens_mean']:.0f} tokens)", file=sys.stderr
+        )
 
 
 if __name__ == "__main__":

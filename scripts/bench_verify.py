@@ -80,8 +80,12 @@ def bench_ours(cases: list[tuple[VerifyRequest, bool]], workers: int) -> dict:
             pool.verify_many([r])
             latencies.append(time.perf_counter() - t)
     accuracy = statistics.mean(v.correct == label for v, (_, label) in zip(verdicts, cases))
-    return {"verdicts_per_s": round(len(requests) / elapsed, 1), "p50_ms": round(_pct(latencies, 0.5) * 1e3, 3),
-            "p99_ms": round(_pct(latencies, 0.99) * 1e3, 3), "accuracy": round(accuracy, 4)}
+    return {
+        "verdicts_per_s": round(len(requests) / elapsed, 1),
+        "p50_ms": round(_pct(latencies, 0.5) * 1e3, 3),
+        "p99_ms": round(_pct(latencies, 0.99) * 1e3, 3),
+        "accuracy": round(accuracy, 4),
+    }
 
 
 def bench_math_verify(cases: list[tuple[VerifyRequest, bool]]) -> dict:
@@ -97,8 +101,12 @@ def bench_math_verify(cases: list[tuple[VerifyRequest, bool]]) -> dict:
         latencies.append(time.perf_counter() - t)
         correct.append(ok == label)
     total = sum(latencies)
-    return {"verdicts_per_s": round(len(cases) / total, 1), "p50_ms": round(_pct(latencies, 0.5) * 1e3, 3),
-            "p99_ms": round(_pct(latencies, 0.99) * 1e3, 3), "accuracy": round(statistics.mean(correct), 4)}
+    return {
+        "verdicts_per_s": round(len(cases) / total, 1),
+        "p50_ms": round(_pct(latencies, 0.5) * 1e3, 3),
+        "p99_ms": round(_pct(latencies, 0.99) * 1e3, 3),
+        "accuracy": round(statistics.mean(correct), 4),
+    }
 
 
 def main() -> None:
@@ -110,13 +118,21 @@ def main() -> None:
     cases = build_cases(args.data, args.n)
     ours = bench_ours(cases, args.workers)
     theirs = bench_math_verify(cases)
-    print(json.dumps({
-        "cases": len(cases), "mix": "gsm8k_test 60% + math500 40%, 30% wrong answers", "workers": args.workers,
-        "ours": ours, "math_verify": theirs,
-        "throughput_ratio": round(ours["verdicts_per_s"] / theirs["verdicts_per_s"], 2),
-        "p99_ratio": round(theirs["p99_ms"] / ours["p99_ms"], 2),
-        "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "cases": len(cases),
+                "mix": "gsm8k_test 60% + math500 40%, 30% wrong answers",
+                "workers": args.workers,
+                "ours": ours,
+                "math_verify": theirs,
+                "throughput_ratio": round(ours["verdicts_per_s"] / theirs["verdicts_per_s"], 2),
+                "p99_ratio": round(theirs["p99_ms"] / ours["p99_ms"], 2),
+                "cpus": os.cpu_count(),
+                "load_avg_1m": round(os.getloadavg()[0], 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rlvr.training.checkpoint import MANIFEST, verify  # noqa: E402
 from rlvr.io import read_jsonl  # noqa: E402
+from rlvr.training.checkpoint import MANIFEST, verify  # noqa: E402
 
 KEEP = 3  # run.keep_checkpoints: small enough that rotation runs during the chaos
 MAX_MISSES = 6  # attempts at a fault that the run outpaces before it is given up
@@ -66,22 +66,54 @@ def _train_args(work: Path) -> list[str]:
     """The bundled tiny model on eight fixed problems: CPU generation with transformers, a torch
     learner, a checkpoint every step. A start takes seconds; a step well under one."""
     data = work / "problems.jsonl"
-    rows = [{"uid": f"q{i}", "problem": f"{a}+{b}-{c}=?", "final": str(a + b - c)}
-            for i, (a, b, c) in enumerate([(12, 30, 5), (7, 8, 9), (40, 2, 11), (3, 3, 3), (25, 25, 10), (9, 1, 4), (5, 6, 7), (20, 3, 1)])]
+    rows = [
+        {"uid": f"q{i}", "problem": f"{a}+{b}-{c}=?", "final": str(a + b - c)}
+        for i, (a, b, c) in enumerate([(12, 30, 5), (7, 8, 9), (40, 2, 11), (3, 3, 3), (25, 25, 10), (9, 1, 4), (5, 6, 7), (20, 3, 1)])
+    ]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return ["train", "model.path=tiny-arith", "generator.name=hf", "learner.backend=torch", "data.name=jsonl", f"data.path={data}",
-            "data.question_field=problem", "data.answer_field=final", "data.id_field=uid", "data.options={}", "rollout.prompts_per_step=2",
-            "rollout.n=4", "rollout.max_tokens=16", "verifier.workers=1", "learner.micro_batch_size=8", "eval.before_after=false",
-            "schedule.max_seconds=0", "algorithm.dynamic_sampling=false", "optim.warmup_steps=0"]
+    return [
+        "train",
+        "model.path=tiny-arith",
+        "generator.name=hf",
+        "learner.backend=torch",
+        "data.name=jsonl",
+        f"data.path={data}",
+        "data.question_field=problem",
+        "data.answer_field=final",
+        "data.id_field=uid",
+        "data.options={}",
+        "rollout.prompts_per_step=2",
+        "rollout.n=4",
+        "rollout.max_tokens=16",
+        "verifier.workers=1",
+        "learner.micro_batch_size=8",
+        "eval.before_after=false",
+        "schedule.max_seconds=0",
+        "algorithm.dynamic_sampling=false",
+        "optim.warmup_steps=0",
+    ]
 
 
 def _pretrain_args(work: Path) -> list[str]:
     """A one-layer model built from scratch on a small arithmetic corpus: the fastest real run."""
     corpus = work / "corpus.txt"
     corpus.write_text("\n".join(f"{a}+{b}={a + b}\nAnswer: {a + b}\n" for a in range(30) for b in range(0, 30, 3)))
-    return ["pretrain", f"data.path={corpus}", "schedule.eval_every=0", "model.tiny.hidden_size=64", "model.tiny.num_heads=2",
-            "model.tiny.num_kv_heads=2", "model.tiny.num_layers=1", "model.tiny.intermediate_size=64", "model.tiny.max_position_embeddings=64",
-            "model.tokenizer.vocab_size=300", "data.seq_len=32", "schedule.batch_size=4", "learner.micro_batch_size=2", "learner.backend=torch"]
+    return [
+        "pretrain",
+        f"data.path={corpus}",
+        "schedule.eval_every=0",
+        "model.tiny.hidden_size=64",
+        "model.tiny.num_heads=2",
+        "model.tiny.num_kv_heads=2",
+        "model.tiny.num_layers=1",
+        "model.tiny.intermediate_size=64",
+        "model.tiny.max_position_embeddings=64",
+        "model.tokenizer.vocab_size=300",
+        "data.seq_len=32",
+        "schedule.batch_size=4",
+        "learner.micro_batch_size=2",
+        "learner.backend=torch",
+    ]
 
 
 STAGES: dict[str, Callable[[Path], list[str]]] = {"train": _train_args, "pretrain": _pretrain_args}
@@ -102,8 +134,19 @@ class Chaos:
     live: set[subprocess.Popen] = field(default_factory=set)  # killed if the chaos itself is interrupted
 
     def command(self, out: Path, *extra: str) -> list[str]:
-        return [sys.executable, "-m", "rlvr.cli", *self.base, f"run.output_dir={out}", f"schedule.steps={self.args.steps}",
-                "run.save_every=1", f"run.keep_checkpoints={KEEP}", "run.progress=false", f"run.seed={self.args.seed}", *extra]
+        return [
+            sys.executable,
+            "-m",
+            "rlvr.cli",
+            *self.base,
+            f"run.output_dir={out}",
+            f"schedule.steps={self.args.steps}",
+            "run.save_every=1",
+            f"run.keep_checkpoints={KEEP}",
+            "run.progress=false",
+            f"run.seed={self.args.seed}",
+            *extra,
+        ]
 
     def start(self, *extra: str, out: Path | None = None) -> subprocess.Popen:
         self.launches += 1
@@ -465,14 +508,28 @@ def main(argv: list[str] | None = None) -> int:
         if tried[kind]:
             print(f"{kind:22s} {tried[kind]:6d} {survived[kind]:9d} {lost_by[kind]:5d}", file=sys.stderr)
     print(f"{'total':22s} {total_tried:6d} {total_survived:9d} {total_lost:5d}", file=sys.stderr)
-    print(f"cycles {cycles}, final weights bitwise equal to the uninterrupted run in {identical}, {chaos.launches} launches, "
-          f"{time.time() - t0:.0f}s", file=sys.stderr)
+    print(
+        f"cycles {cycles}, final weights bitwise equal to the uninterrupted run in {identical}, {chaos.launches} launches, {time.time() - t0:.0f}s",
+        file=sys.stderr,
+    )
     for line in chaos.notes + failures:
         print(f"note: {line}", file=sys.stderr)
-    print(json.dumps({"stage": args.stage, "faults_tried": total_tried, "survived": total_survived, "lost": total_lost,
-                      "by_fault": {k: {"tried": tried[k], "survived": survived[k], "lost": lost_by[k]} for k in FAULTS if tried[k]},
-                      "cycles": cycles, "final_identical_cycles": identical, "failures": failures, "notes": chaos.notes,
-                      "seconds": round(time.time() - t0, 1)}))
+    print(
+        json.dumps(
+            {
+                "stage": args.stage,
+                "faults_tried": total_tried,
+                "survived": total_survived,
+                "lost": total_lost,
+                "by_fault": {k: {"tried": tried[k], "survived": survived[k], "lost": lost_by[k]} for k in FAULTS if tried[k]},
+                "cycles": cycles,
+                "final_identical_cycles": identical,
+                "failures": failures,
+                "notes": chaos.notes,
+                "seconds": round(time.time() - t0, 1),
+            }
+        )
+    )
     return 0 if total_survived == total_tried and not failures and identical == cycles else 1
 
 

@@ -56,10 +56,24 @@ def check(name: str, split: str, options: dict[str, Any], limit: int | None, n_e
             continue
         reasons[v.reason] += 1
         if len(examples) < n_examples:
-            examples.append({"id": p.id, "answer": p.answer, "extracted": v.extracted, "reason": v.reason,
-                             "kwargs": p.verify_kwargs(), "solution_tail": p.solution[-160:]})
-    return {**result, "rows_with_solution": len(solved), "agree": agree, "rate": round(agree / len(solved), 4),
-            "disagreement_reasons": dict(reasons.most_common()), "examples": examples}
+            examples.append(
+                {
+                    "id": p.id,
+                    "answer": p.answer,
+                    "extracted": v.extracted,
+                    "reason": v.reason,
+                    "kwargs": p.verify_kwargs(),
+                    "solution_tail": p.solution[-160:],
+                }
+            )
+    return {
+        **result,
+        "rows_with_solution": len(solved),
+        "agree": agree,
+        "rate": round(agree / len(solved), 4),
+        "disagreement_reasons": dict(reasons.most_common()),
+        "examples": examples,
+    }
 
 
 def main() -> int:

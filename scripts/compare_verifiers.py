@@ -42,15 +42,37 @@ TABLES = (*PY_TABLES, *JSONL_TABLES)
 
 # The kinds of answer the issue-11 evaluation covers (dev and heldback rows).
 CATEGORIES = (
-    "numeric", "fraction_expr", "choice", "multilingual", "inequality_interval", "equation_system",
-    "set_list_tuple", "matrix", "units_physics", "sig_figs", "symbolic_identity", "text",
+    "numeric",
+    "fraction_expr",
+    "choice",
+    "multilingual",
+    "inequality_interval",
+    "equation_system",
+    "set_list_tuple",
+    "matrix",
+    "units_physics",
+    "sig_figs",
+    "symbolic_identity",
+    "text",
 )
 # Categories scored together as "physics", the issue's third target (>= 0.92).
 PHYSICS = ("units_physics", "sig_figs")
 # The near misses of adversarial.jsonl, every one of them a wrong answer.
 ADVERSARIAL_KINDS = (
-    "retraction", "two_boxed", "hedge", "negation", "fallback_no_answer", "exponent", "wrong_unit",
-    "unknown_unit", "wrong_sign", "rounding", "list_size", "non_integer", "percent_one_side", "reward_hack",
+    "retraction",
+    "two_boxed",
+    "hedge",
+    "negation",
+    "fallback_no_answer",
+    "exponent",
+    "wrong_unit",
+    "unknown_unit",
+    "wrong_sign",
+    "rounding",
+    "list_size",
+    "non_integer",
+    "percent_one_side",
+    "reward_hack",
 )
 # A pool whose future stays unresolved this long past the item timeout has a stuck or dead
 # dispatcher (issue 11: stage 1 runs there unguarded); the row is scored "stalled".
@@ -125,19 +147,23 @@ def scores(rows: list[tuple[bool, bool]]) -> dict[str, float | int]:
     pos = [p == e for p, e in rows if e]
     neg = [p == e for p, e in rows if not e]
     parts = [sum(x) / len(x) for x in (pos, neg) if x]
-    return {"acc": round(acc, 3), "bal": round(sum(parts) / len(parts), 3),
-            "fp": sum(p and not e for p, e in rows), "fn": sum(e and not p for p, e in rows)}
+    return {
+        "acc": round(acc, 3),
+        "bal": round(sum(parts) / len(parts), 3),
+        "fp": sum(p and not e for p, e in rows),
+        "fn": sum(e and not p for p, e in rows),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--table", choices=TABLES, default="own", help="which case table to score")
-    parser.add_argument("--via", choices=("pool", "inline"), default="pool",
-                        help="measure rlvr through VerifierPool (hard timeout) or verify_inline (none: may hang)")
+    parser.add_argument(
+        "--via", choices=("pool", "inline"), default="pool", help="measure rlvr through VerifierPool (hard timeout) or verify_inline (none: may hang)"
+    )
     parser.add_argument("--timeout", type=float, default=5.0, help="per-item timeout of the pool, seconds")
     parser.add_argument("--workers", type=int, default=2, help="pool worker processes")
-    parser.add_argument("--show-failures", action="store_true",
-                        help="print the rows rlvr.verifiers gets wrong (refused for heldback)")
+    parser.add_argument("--show-failures", action="store_true", help="print the rows rlvr.verifiers gets wrong (refused for heldback)")
     args = parser.parse_args()
     if args.show_failures and args.table == "heldback":
         parser.error("--show-failures is refused for the held-back split: its failures must not guide tuning")
@@ -156,8 +182,11 @@ def main() -> None:
         if verdict.reason.startswith(("unsupported-option", "stalled", "escaped", "timeout")):
             reasons[verdict.reason] += 1
         if args.show_failures and verdict.correct != expected:
-            print(f"FAIL {category}: expected {expected}, {verdict.reason}, extracted {verdict.extracted!r:.80}, "
-                  f"answer {answer!r:.80}, response {response[-120:]!r}", file=sys.stderr)
+            print(
+                f"FAIL {category}: expected {expected}, {verdict.reason}, extracted {verdict.extracted!r:.80}, "
+                f"answer {answer!r:.80}, response {response[-120:]!r}",
+                file=sys.stderr,
+            )
         theirs = math_verify_says(response, answer) if isinstance(response, str) else False
         groups = [category, "ALL"] + (["physics"] if category in PHYSICS else [])
         for group in groups:
@@ -166,13 +195,14 @@ def main() -> None:
 
     order = sorted(results, key=lambda c: (c in ("physics", "ALL"), c == "ALL", c))
     summary: dict = {"table": args.table, "via": args.via, "undecided": dict(reasons)}
-    print(f"{'category':20s} {'n':>4s} | {'ours acc':>8s} {'bal':>5s} {'FP':>3s} {'FN':>3s} | "
-          f"{'mv acc':>6s} {'bal':>5s} {'FP':>3s} {'FN':>3s}")
+    print(f"{'category':20s} {'n':>4s} | {'ours acc':>8s} {'bal':>5s} {'FP':>3s} {'FN':>3s} | {'mv acc':>6s} {'bal':>5s} {'FP':>3s} {'FN':>3s}")
     for category in order:
         ours, theirs = scores(results[category]["ours"]), scores(results[category]["math_verify"])
         summary[category] = {"n": len(results[category]["ours"]), "ours": ours, "math_verify": theirs}
-        print(f"{category:20s} {len(results[category]['ours']):4d} | {ours['acc']:8.3f} {ours['bal']:5.3f} "
-              f"{ours['fp']:3d} {ours['fn']:3d} | {theirs['acc']:6.3f} {theirs['bal']:5.3f} {theirs['fp']:3d} {theirs['fn']:3d}")
+        print(
+            f"{category:20s} {len(results[category]['ours']):4d} | {ours['acc']:8.3f} {ours['bal']:5.3f} "
+            f"{ours['fp']:3d} {ours['fn']:3d} | {theirs['acc']:6.3f} {theirs['bal']:5.3f} {theirs['fp']:3d} {theirs['fn']:3d}"
+        )
     if reasons:
         print("not decided by rlvr: " + ", ".join(f"{k} x{v}" for k, v in sorted(reasons.items())))
     sys.stdout.flush()

@@ -34,16 +34,31 @@ def main() -> None:
     ap.add_argument("--workdir", default="runs/control", help="where the control run and the evaluation go")
     args = ap.parse_args()
     work = Path(args.workdir)
-    rlvr("sft", "--config", "tiny-arith", "model.path=tiny-arith", f"run.output_dir={work / 'sft'}", "run.overwrite=true",
-         "schedule.steps=100000", f"schedule.max_seconds={args.seconds}", "schedule.eval_every=0", "heldout.enabled=false",
-         "optim.lr=1e-4", "optim.warmup_steps=0", "optim.schedule=constant", "run.save_every=0")
+    rlvr(
+        "sft",
+        "--config",
+        "tiny-arith",
+        "model.path=tiny-arith",
+        f"run.output_dir={work / 'sft'}",
+        "run.overwrite=true",
+        "schedule.steps=100000",
+        f"schedule.max_seconds={args.seconds}",
+        "schedule.eval_every=0",
+        "heldout.enabled=false",
+        "optim.lr=1e-4",
+        "optim.warmup_steps=0",
+        "optim.schedule=constant",
+        "run.save_every=0",
+    )
     models = ["--model", "base=tiny-arith", "--model", f"sft_control={work / 'sft' / 'final'}"]
     if (ROOT / args.rl).is_dir():
         models += ["--model", f"rl={args.rl}"]
     rlvr("eval", "--config", "tiny-arith", *models, "--output", str(work / "eval"))
     results = json.loads((ROOT / work / "eval" / "results.json").read_text())
-    line = {m: {"greedy": r["arith"].get("greedy"), "pass@1": r["arith"]["pass@k"]["1"], "ci95": r["arith"]["ci95"].get("greedy")}
-            for m, r in results.items()}
+    line = {
+        m: {"greedy": r["arith"].get("greedy"), "pass@1": r["arith"]["pass@k"]["1"], "ci95": r["arith"]["ci95"].get("greedy")}
+        for m, r in results.items()
+    }
     print(json.dumps({"control_sft_seconds": args.seconds, "heldout": "arith hard test (300)", **line}))
 
 

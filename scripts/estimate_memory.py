@@ -468,14 +468,32 @@ def colocated(m: ModelShape, setup: LearnerSetup, hw: Hardware, nodes: int, tp: 
     sync = add(gather, transfer(em.weights, HBM_COPY), per_tensor(m))
     wake = transfer(2 * em.weights, PCIE)  # offload after generation, reload before the next
     return LayoutEstimate(
-        m.name, f"colocated {nodes}x{hw.gpus_per_node}", n, 0, tp, setup.zero_stage,
-        _gib(peak), 0.0, peak <= hw.gpu_bytes, round(em.awake / hw.gpu_bytes, 3), _pair(sync), _pair(wake),
+        m.name,
+        f"colocated {nodes}x{hw.gpus_per_node}",
+        n,
+        0,
+        tp,
+        setup.zero_stage,
+        _gib(peak),
+        0.0,
+        peak <= hw.gpu_bytes,
+        round(em.awake / hw.gpu_bytes, 3),
+        _pair(sync),
+        _pair(wake),
     )
 
 
 def separate(
-    m: ModelShape, setup: LearnerSetup, hw: Hardware, learner_nodes: int, learner_gpus: int, generator_gpus: int,
-    same_node: bool, tp: int, kv_tokens: int, name: str,
+    m: ModelShape,
+    setup: LearnerSetup,
+    hw: Hardware,
+    learner_nodes: int,
+    learner_gpus: int,
+    generator_gpus: int,
+    same_node: bool,
+    tp: int,
+    kv_tokens: int,
+    name: str,
 ) -> LayoutEstimate:
     """Learner and engines on different GPUs. Sync: gather (ZeRO-3), then rank 0 broadcasts each
     bf16 tensor to the engines over NCCL (NVLink on one node, InfiniBand between nodes)."""
@@ -485,9 +503,18 @@ def separate(
     gather = zero3_gather_time(m, learner_gpus, learner_nodes) if setup.zero_stage == 3 else SyncTime(0.0, 0.0)
     broadcast = transfer(VLLM_WEIGHT_BYTES * m.params, NVLINK if same_node else INFINIBAND)
     return LayoutEstimate(
-        m.name, name, learner_gpus, generator_gpus, tp, setup.zero_stage,
-        _gib(learner_peak), _gib(generator_peak), max(learner_peak, generator_peak) <= hw.gpu_bytes,
-        round(em.awake / hw.gpu_bytes, 3), _pair(add(gather, broadcast, per_tensor(m))), (0.0, 0.0),
+        m.name,
+        name,
+        learner_gpus,
+        generator_gpus,
+        tp,
+        setup.zero_stage,
+        _gib(learner_peak),
+        _gib(generator_peak),
+        max(learner_peak, generator_peak) <= hw.gpu_bytes,
+        round(em.awake / hw.gpu_bytes, 3),
+        _pair(add(gather, broadcast, per_tensor(m))),
+        (0.0, 0.0),
     )
 
 
@@ -511,14 +538,17 @@ def layouts(m: ModelShape, setup: LearnerSetup, hw: Hardware, kv_tokens: int, tp
 
 def learner_table(models: list[ModelShape], setup: LearnerSetup, sizes: list[int]) -> tuple[str, list[dict]]:
     rows, records = [], []
-    head = "| model | params | GPUs | " + " | ".join(f"ZeRO-{s} states" for s in range(4)) + f" | activations | ZeRO-{setup.zero_stage} training peak |"
+    head = (
+        "| model | params | GPUs | " + " | ".join(f"ZeRO-{s} states" for s in range(4)) + f" | activations | ZeRO-{setup.zero_stage} training peak |"
+    )
     rows += [head, "|" + "---|" * (head.count("|") - 1)]
     for m in models:
         for n in sizes:
             per_stage = [learner_memory(m, replace(setup, zero_stage=s), n) for s in range(4)]
             act = per_stage[3].activations
             rows.append(
-                f"| {m.name} | {m.params / 1e9:.2f}B | {n} | " + " | ".join(f"{_gib(x.model_states)}" for x in per_stage)
+                f"| {m.name} | {m.params / 1e9:.2f}B | {n} | "
+                + " | ".join(f"{_gib(x.model_states)}" for x in per_stage)
                 + f" | {_gib(act)} | {_gib(per_stage[setup.zero_stage].training_peak)} |"
             )
             records.append({"model": m.name, "gpus": n, "model_states_gib": [_gib(x.model_states) for x in per_stage], "activations_gib": _gib(act)})
@@ -557,7 +587,9 @@ def assumptions() -> dict[str, object]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", action="append", help=f"built-in ({', '.join(BUILTIN_MODELS)}) or config.json path; repeatable (default: all built-ins)")
+    p.add_argument(
+        "--model", action="append", help=f"built-in ({', '.join(BUILTIN_MODELS)}) or config.json path; repeatable (default: all built-ins)"
+    )
     p.add_argument("--gpus-per-node", type=int, default=8)
     p.add_argument("--nodes", type=int, default=2, help="nodes of the multi-node layouts (the learner's nodes when the generator is separate)")
     p.add_argument("--gpu-memory-gib", type=float, default=80.0, help="memory of one GPU (H100 SXM: 80)")
@@ -597,16 +629,22 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     sizes = sorted({args.gpus_per_node, args.gpus_per_node * args.nodes})
     table1, learner_records = learner_table(models, setup, sizes)
     estimates = [e for m in models for e in layouts(m, setup, hw, args.kv_tokens, args.tp or None)]
-    out(f"Learner memory per GPU (GiB): model states by ZeRO stage; micro-batch {args.micro_batch} x {args.seq_len} tokens, "
-        f"gradient checkpointing {'on' if setup.gradient_checkpointing else 'off'}, {args.dtype}\n")
+    out(
+        f"Learner memory per GPU (GiB): model states by ZeRO stage; micro-batch {args.micro_batch} x {args.seq_len} tokens, "
+        f"gradient checkpointing {'on' if setup.gradient_checkpointing else 'off'}, {args.dtype}\n"
+    )
     out(table1)
-    out(f"\nLayouts (ZeRO-{args.zero_stage}, {args.kv_tokens} KV tokens per engine, {args.gpus_per_node} GPUs per node; "
-        "sync and sleep+wake: optimistic-pessimistic seconds per step)\n")
+    out(
+        f"\nLayouts (ZeRO-{args.zero_stage}, {args.kv_tokens} KV tokens per engine, {args.gpus_per_node} GPUs per node; "
+        "sync and sleep+wake: optimistic-pessimistic seconds per step)\n"
+    )
     out(layout_table(estimates, args.gpu_memory_gib))
     record = {
         "settings": {k: v for k, v in vars(args).items() if k != "model"},
-        "models": [{**asdict(m), "params": m.params, "tensors": m.tensor_count,
-                    "train_flops_per_token": m.train_flops_per_token(args.seq_len)} for m in models],
+        "models": [
+            {**asdict(m), "params": m.params, "tensors": m.tensor_count, "train_flops_per_token": m.train_flops_per_token(args.seq_len)}
+            for m in models
+        ],
         "learner": learner_records,
         "layouts": [asdict(e) for e in estimates],
         "assumptions": assumptions(),

@@ -34,18 +34,59 @@ from rlvr.verifiers.api import prepare
 _HUGE = ("9" * 320 + ".5", "9" * 400, "1e400", "10^{10^{10}}", "171!", "2^{100000}", "9^{9^{9^9}}", "(10^{10})!")
 _SMALL = ("0", "-0", "1", "2", "4", "17", "0.5", ".5", "1,000", "3/4", "2.0000019", "1234567.5", "-3", "1e-9")
 _SYMBOLS = ("x", "y", "\\pi", "e", "i", "A", "C", "\\infty", "n", "\\theta")
-_UNARY = ("\\sqrt{{{a}}}", "{a}!", "({a})!", "-{a}", "{{{a}}}", "({a})", "\\left({a}\\right)", "\\sin({a})",
-          "\\log({a})", "{a}\\%", "\\text{{{a}}}", "{a} m/s^2", "{a}^\\circ", "|{a}|", "\\overline{{{a}}}")
-_BINARY = ("{a}+{b}", "{a}-{b}", "{a} \\pm {b}", "\\frac{{{a}}}{{{b}}}", "{a}^{{{b}}}", "{a} \\cdot {b}", "{a}, {b}",
-           "{a} = {b}", "{a} < {b}", "[{a}, {b})", "\\binom{{{a}}}{{{b}}}", "\\log_{{{a}}} {b}",
-           "{a} \\times 10^{{{b}}}",
-           "\\begin{{pmatrix}}{a} & {b}\\end{{pmatrix}}", "\\{{{a}, {b}\\}}", "{a} \\cup {b}", "{a}{b}")
+_UNARY = (
+    "\\sqrt{{{a}}}",
+    "{a}!",
+    "({a})!",
+    "-{a}",
+    "{{{a}}}",
+    "({a})",
+    "\\left({a}\\right)",
+    "\\sin({a})",
+    "\\log({a})",
+    "{a}\\%",
+    "\\text{{{a}}}",
+    "{a} m/s^2",
+    "{a}^\\circ",
+    "|{a}|",
+    "\\overline{{{a}}}",
+)
+_BINARY = (
+    "{a}+{b}",
+    "{a}-{b}",
+    "{a} \\pm {b}",
+    "\\frac{{{a}}}{{{b}}}",
+    "{a}^{{{b}}}",
+    "{a} \\cdot {b}",
+    "{a}, {b}",
+    "{a} = {b}",
+    "{a} < {b}",
+    "[{a}, {b})",
+    "\\binom{{{a}}}{{{b}}}",
+    "\\log_{{{a}}} {b}",
+    "{a} \\times 10^{{{b}}}",
+    "\\begin{{pmatrix}}{a} & {b}\\end{{pmatrix}}",
+    "\\{{{a}, {b}\\}}",
+    "{a} \\cup {b}",
+    "{a}{b}",
+)
 _RESPONSES = (
-    "\\boxed{{{a}}}", "\\boxed{{{a}}} or \\boxed{{{b}}}", "The answer is {a}.", "#### {a}", "{a}", "Answer: {a}",
-    "<answer>{a}</answer>", "The answer is {a}. Wait, no, that's wrong.", "\\boxed{{not {a}}}",
+    "\\boxed{{{a}}}",
+    "\\boxed{{{a}}} or \\boxed{{{b}}}",
+    "The answer is {a}.",
+    "#### {a}",
+    "{a}",
+    "Answer: {a}",
+    "<answer>{a}</answer>",
+    "The answer is {a}. Wait, no, that's wrong.",
+    "\\boxed{{not {a}}}",
     "$\\boxed{{{a}}}$ and $\\boxed{{{b}}}$",
-    "So we get ${a}$ and then ${b}$.", "The final answer is $\\boxed{{{a}}}$. I hope it is correct.", "\\boxed{{{a}",
-    "\\fbox{{{a}}}", "We have {b} apples, so {a}", "Thus $x = {a}$, i.e. $x \\approx {b}$.",
+    "So we get ${a}$ and then ${b}$.",
+    "The final answer is $\\boxed{{{a}}}$. I hope it is correct.",
+    "\\boxed{{{a}",
+    "\\fbox{{{a}}}",
+    "We have {b} apples, so {a}",
+    "Thus $x = {a}$, i.e. $x \\approx {b}$.",
 )
 
 
@@ -54,7 +95,7 @@ def _atom(rng: random.Random) -> str:
     if r < 0.08:
         return rng.choice(_HUGE)
     if r < 0.55:
-        return rng.choice(_SMALL) if rng.random() < 0.6 else str(rng.randint(-10**6, 10**6))
+        return rng.choice(_SMALL) if rng.random() < 0.6 else str(rng.randint(-(10**6), 10**6))
     return rng.choice(_SYMBOLS)
 
 
@@ -71,17 +112,19 @@ def expression(rng: random.Random, depth: int) -> str:
 def _costly(rng: random.Random) -> str:
     """Inputs whose cost grows fast with a size: ``\\pm`` chains, deep or unbalanced braces, long prose."""
     n = rng.randint(1, 22)
-    return rng.choice((
-        " \\pm ".join(["1"] * n),
-        "{" * (n * 50) + "1" + "}" * (n * 50),
-        "(" * (n * 40) + "1" + ")" * (n * 40),
-        "{" * (n * 50),
-        "\\frac{" * n + "1" + "}{2}" * n,
-        "\\sqrt{" * (n * 10) + "2" + "}" * (n * 10),
-        "x^{" * (n * 5) + "2" + "}" * (n * 5),
-        " ".join(str(rng.randint(0, 99)) for _ in range(n * 200)),
-        "\\boxed{" * (n * 20) + "1" + "}" * (n * 20),
-    ))
+    return rng.choice(
+        (
+            " \\pm ".join(["1"] * n),
+            "{" * (n * 50) + "1" + "}" * (n * 50),
+            "(" * (n * 40) + "1" + ")" * (n * 40),
+            "{" * (n * 50),
+            "\\frac{" * n + "1" + "}{2}" * n,
+            "\\sqrt{" * (n * 10) + "2" + "}" * (n * 10),
+            "x^{" * (n * 5) + "2" + "}" * (n * 5),
+            " ".join(str(rng.randint(0, 99)) for _ in range(n * 200)),
+            "\\boxed{" * (n * 20) + "1" + "}" * (n * 20),
+        )
+    )
 
 
 def generate(rng: random.Random) -> VerifyRequest:
@@ -92,10 +135,18 @@ def generate(rng: random.Random) -> VerifyRequest:
     if rng.random() < 0.05:
         response = "Let me think. " * rng.randint(1, 300) + response
     r = rng.random()
-    key = (a if r < 0.25 else b if r < 0.4 else expression(rng, rng.randint(0, 2)) if r < 0.85
-           else rng.choice(("9.8 m/s^2", "C", "(C) Cecile", "x^2+2x+1", "45^\\circ", "17", "\\frac{1}{2}", "2, 3")))
+    key = (
+        a
+        if r < 0.25
+        else b
+        if r < 0.4
+        else expression(rng, rng.randint(0, 2))
+        if r < 0.85
+        else rng.choice(("9.8 m/s^2", "C", "(C) Cecile", "x^2+2x+1", "45^\\circ", "17", "\\frac{1}{2}", "2, 3"))
+    )
     return VerifyRequest(
-        response, key,
+        response,
+        key,
         marker=rng.choice((None, None, "boxed", "gsm8k", "final_answer")),
         fallback=rng.random() < 0.7,
         rel_tol=rng.choice((None, None, 0.01)),
@@ -143,9 +194,19 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
         in_flight: collections.deque = collections.deque()
         for done in range(n):
             if done and done % 5000 == 0:  # a long run that is cut short still says how far it got
-                print(json.dumps({"progress": done, "escaped": sum(escaped.values()), "over_timeout": len(over),
-                                  "errors": dict(errors), "seconds": round(time.perf_counter() - start)}),
-                      file=sys.stderr, flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "progress": done,
+                            "escaped": sum(escaped.values()),
+                            "over_timeout": len(over),
+                            "errors": dict(errors),
+                            "seconds": round(time.perf_counter() - start),
+                        }
+                    ),
+                    file=sys.stderr,
+                    flush=True,
+                )
             req = generate(rng)
             t = time.perf_counter()
             try:
@@ -165,11 +226,20 @@ def run(n: int, seed: int, workers: int, timeout: float, margin: float) -> dict:
         for future in in_flight:
             future.result()
     return {
-        "inputs": n, "seed": seed, "workers": workers, "timeout_s": timeout, "margin_s": margin,
-        "escaped_exceptions": sum(escaped.values()), "escaped_by_kind": dict(escaped),
-        "over_timeout": len(over), "over_timeout_examples": over[:5],
-        "error_verdicts": dict(errors), "error_examples": error_examples[:5], "timeouts": reasons.get("timeout", 0),
-        "reasons": dict(reasons.most_common()), "seconds": round(time.perf_counter() - start, 1),
+        "inputs": n,
+        "seed": seed,
+        "workers": workers,
+        "timeout_s": timeout,
+        "margin_s": margin,
+        "escaped_exceptions": sum(escaped.values()),
+        "escaped_by_kind": dict(escaped),
+        "over_timeout": len(over),
+        "over_timeout_examples": over[:5],
+        "error_verdicts": dict(errors),
+        "error_examples": error_examples[:5],
+        "timeouts": reasons.get("timeout", 0),
+        "reasons": dict(reasons.most_common()),
+        "seconds": round(time.perf_counter() - start, 1),
     }
 
 

@@ -70,17 +70,24 @@ def main() -> None:
         except Exception:  # noqa: BLE001 - a crash of the other grader is its "no"
             theirs.append(False)
     mine = [v.correct for v in ours]
-    print(json.dumps({
-        "rows": len(rows), "positives": sum(expected),
-        "ours": _score(mine, expected),
-        "decided_by_sympy": sum(v.reason.startswith("sympy:") for v in ours),
-        "latency_ms_all": {"p50": round(1000 * _quantile(latencies, 0.5), 1), "p99": round(1000 * _quantile(latencies, 0.99), 1)},
-        "latency_ms_sympy": {"p50": round(1000 * _quantile(sympy_latencies, 0.5), 1),
-                             "p99": round(1000 * _quantile(sympy_latencies, 0.99), 1)},
-        "math_verify": _score(theirs, expected),
-        "ours_or_math_verify": _score([a or b for a, b in zip(mine, theirs)], expected),
-        "ours_and_math_verify": _score([a and b for a, b in zip(mine, theirs)], expected),
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": len(rows),
+                "positives": sum(expected),
+                "ours": _score(mine, expected),
+                "decided_by_sympy": sum(v.reason.startswith("sympy:") for v in ours),
+                "latency_ms_all": {"p50": round(1000 * _quantile(latencies, 0.5), 1), "p99": round(1000 * _quantile(latencies, 0.99), 1)},
+                "latency_ms_sympy": {
+                    "p50": round(1000 * _quantile(sympy_latencies, 0.5), 1),
+                    "p99": round(1000 * _quantile(sympy_latencies, 0.99), 1),
+                },
+                "math_verify": _score(theirs, expected),
+                "ours_or_math_verify": _score([a or b for a, b in zip(mine, theirs)], expected),
+                "ours_and_math_verify": _score([a and b for a, b in zip(mine, theirs)], expected),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

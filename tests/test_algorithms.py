@@ -120,9 +120,7 @@ def test_reinforce_pp_hand_computed():
 
 
 def test_reinforce_pp_baseline_hand_computed():
-    inp = AdvantageInput(
-        rewards=torch.tensor([1.0, 0.0, 1.0, 1.0]), group_ids=torch.tensor([0, 0, 1, 1]), response_mask=torch.ones(4, 2)
-    )
+    inp = AdvantageInput(rewards=torch.tensor([1.0, 0.0, 1.0, 1.0]), group_ids=torch.tensor([0, 0, 1, 1]), response_mask=torch.ones(4, 2))
     # centred [0.5, -0.5, 0, 0] on 8 tokens: mean 0, unbiased var (4 * 0.25) / 7
     a = 0.5 / math.sqrt(1 / 7)
     out = ADVANTAGE_ESTIMATORS.get("reinforce_pp_baseline")(inp)
@@ -132,9 +130,7 @@ def test_reinforce_pp_baseline_hand_computed():
 def test_gae_hand_computed():
     values = torch.tensor([[0.5, 0.2, 0.1], [0.3, 0.4, 9.0]])  # 9.0 is on padding: must be ignored
     mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]])
-    inp = AdvantageInput(
-        rewards=torch.tensor([1.0, 0.0]), group_ids=torch.tensor([0, 1]), response_mask=mask, values=values, gamma=1.0, lam=0.5
-    )
+    inp = AdvantageInput(rewards=torch.tensor([1.0, 0.0]), group_ids=torch.tensor([0, 1]), response_mask=mask, values=values, gamma=1.0, lam=0.5)
     out = ADVANTAGE_ESTIMATORS.get("gae")(inp)
     # row 0: deltas [-0.3, -0.1, 0.9] -> A2 = 0.9, A1 = -0.1 + 0.45 = 0.35, A0 = -0.3 + 0.175 = -0.125
     # row 1: deltas [0.1, -0.4]       -> A1 = -0.4, A0 = 0.1 - 0.2 = -0.1

@@ -194,8 +194,15 @@ def test_micro_batch_gradients_equal_full_batch(loss_name: str, mode: str):
     weight, data = _tiny_batch()
     scale = LossScale.of(data["mask"], max_len=T + 2)
     cfg = PolicyLossConfig(
-        name=loss_name, aggregation=mode, clip_low=0.2, clip_high=0.28, kl_coef=0.05, kl_estimator="k3",
-        entropy_coef=0.01, tis_cap=2.0 if loss_name != "sft" else None, dual_clip=3.0,
+        name=loss_name,
+        aggregation=mode,
+        clip_low=0.2,
+        clip_high=0.28,
+        kl_coef=0.05,
+        kl_estimator="k3",
+        entropy_coef=0.01,
+        tis_cap=2.0 if loss_name != "sft" else None,
+        dual_clip=3.0,
     )
     full = _policy_loss(weight, data, 0, B, scale, cfg)
     (g_full,) = torch.autograd.grad(full.loss, weight)
@@ -225,8 +232,7 @@ def test_local_normalisation_would_break_the_contract():
     cfg = PolicyLossConfig(name="sft")
     (g_full,) = torch.autograd.grad(_policy_loss(weight, data, 0, B, LossScale.of(data["mask"]), cfg).loss, weight)
     g_local = sum(
-        torch.autograd.grad(_policy_loss(weight, data, lo, hi, LossScale.of(data["mask"][lo:hi]), cfg).loss, weight)[0]
-        / len(SPLITS)
+        torch.autograd.grad(_policy_loss(weight, data, lo, hi, LossScale.of(data["mask"][lo:hi]), cfg).loss, weight)[0] / len(SPLITS)
         for lo, hi in SPLITS
     )
     assert not torch.allclose(g_local, g_full, atol=1e-4)

@@ -69,8 +69,10 @@ def roman_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 def _rows(tmp_path: Path) -> Path:
     path = tmp_path / "roman.jsonl"
-    path.write_text('{"id": "r1", "question": "Write 6 + 8 in Roman numerals.", "answer": "XIV"}\n'
-                    '{"id": "r2", "question": "Write 10 * 4 in Roman numerals.", "answer": "XL"}\n')
+    path.write_text(
+        '{"id": "r1", "question": "Write 6 + 8 in Roman numerals.", "answer": "XIV"}\n'
+        '{"id": "r2", "question": "Write 10 * 4 in Roman numerals.", "answer": "XL"}\n'
+    )
     return path
 
 
@@ -105,7 +107,10 @@ def test_plugin_answer_type_in_the_cli(roman_plugin: Path, capsys: pytest.Captur
 
 def test_problem_names_the_known_answer_types_when_the_type_is_unknown(roman_plugin: Path) -> None:
     assert Problem(id="x", prompt="q", answer="IV", answer_type="roman").answer_type == "roman"
-    with pytest.raises(ValueError, match=r"problem x: answer_type: unknown answer type 'romans' \(known: choice, countdown, numeric, quantity, roman, symbolic, text\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"problem x: answer_type: unknown answer type 'romans' \(known: choice, countdown, numeric, quantity, roman, symbolic, text\)",
+    ):
         Problem(id="x", prompt="q", answer="IV", answer_type="romans")
 
 

@@ -9,13 +9,19 @@ import time
 import pytest
 import torch
 
-from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
 from rlvr.cli import main
+from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
 
 # Enough samples and tokens that most steps have a group with unequal rewards (an actual update).
 RL = [
-    "rollout.prompts_per_step=4", "rollout.n=8", "rollout.max_tokens=64", "learner.micro_batch_size=16",
-    "eval.before_after=false", "schedule.max_seconds=0", "run.progress=false", "run.save_every=0",
+    "rollout.prompts_per_step=4",
+    "rollout.n=8",
+    "rollout.max_tokens=64",
+    "learner.micro_batch_size=16",
+    "eval.before_after=false",
+    "schedule.max_seconds=0",
+    "run.progress=false",
+    "run.save_every=0",
 ]
 
 
@@ -40,11 +46,14 @@ def test_stale_groups_drop_or_keep():
     assert keep == [True, True, True] and m["staleness_max"] == 3 and m["stale_dropped"] == 0
 
 
-@pytest.mark.parametrize("k,staleness,syncs", [
-    (0, [0, 0, 0, 0], [True, True, True, True]),
-    (1, [0, 1, 1, 1], [True, True, True, True]),
-    (2, [0, 1, 2, 1], [False, True, False, True]),  # half the weight transfers
-])
+@pytest.mark.parametrize(
+    "k,staleness,syncs",
+    [
+        (0, [0, 0, 0, 0], [True, True, True, True]),
+        (1, [0, 1, 1, 1], [True, True, True, True]),
+        (2, [0, 1, 2, 1], [False, True, False, True]),  # half the weight transfers
+    ],
+)
 def test_sync_rule_keeps_staleness_bounded(k, staleness, syncs):
     """The trainer's schedule, simulated: batch t starts when taken (or was prefetched during
     update t-1 with the weights the engine then held), is consumed at learner version t, and the
@@ -115,8 +124,14 @@ def test_staleness_zero_is_the_synchronous_loop_bitwise(tmp_path):
         for step in range(steps):
             batch = ref.collect(step, ref.generator_version)
             if batch.groups:
-                exp = build_experience(batch.groups, batch.prompt_ids, list(range(len(batch.groups))), ref.tokenizer.eos_token_id,
-                                       ref.tokenizer.pad_token_id, ref.cfg.algorithm.mask_truncated)
+                exp = build_experience(
+                    batch.groups,
+                    batch.prompt_ids,
+                    list(range(len(batch.groups))),
+                    ref.tokenizer.eos_token_id,
+                    ref.tokenizer.pad_token_id,
+                    ref.cfg.algorithm.mask_truncated,
+                )
                 ref_rows.append(ref.update(exp))
                 ref.sync()
             else:
@@ -147,9 +162,9 @@ def test_staleness_zero_is_the_synchronous_loop_bitwise(tmp_path):
 
 
 def test_staleness_one_overlaps_and_records_staleness(tmp_path):
+    from rlvr.generation.weight_sync import compare_fingerprints
     from rlvr.io import read_jsonl
     from rlvr.training.rl import Trainer
-    from rlvr.generation.weight_sync import compare_fingerprints
 
     trainer = Trainer(_config(tmp_path, "async", "schedule.steps=4", "rollout.max_staleness=1", "algorithm.loss.tis_cap=2"))
     try:

@@ -36,8 +36,9 @@ def _reference_logprobs(model, ids, attn):
 def test_checkpointing_engages_and_the_model_trains_in_train_mode(tiny_model_dir):
     """from_pretrained returns eval mode and transformers checkpoints layers only in train mode:
     before the fix, gradient_checkpointing: true checkpointed 0 layer calls per step."""
-    learner = build_learner(load_model(str(tiny_model_dir)), LearnerConfig(backend="torch", gradient_checkpointing=True),
-                            OptimConfig(lr=1e-3), total_steps=1)
+    learner = build_learner(
+        load_model(str(tiny_model_dir)), LearnerConfig(backend="torch", gradient_checkpointing=True), OptimConfig(lr=1e-3), total_steps=1
+    )
     layers = learner.model.model.layers
     calls, modes = [], []
     for layer in layers:
@@ -79,8 +80,9 @@ def test_learner_logprobs_equal_the_full_logits_path(tiny_model_dir, packed, fro
     ids, attn, resp = _batch(model.config.vocab_size, [17, 5, 11, 2])
     with torch.no_grad():
         ref = _reference_logprobs(model, ids, attn)
-        ours, entropy = token_logprobs(model, model, layout(ids, attn, resp, packed=packed), 1.0, chunk_rows=5, entropy_tokens=100,
-                                       from_hidden=from_hidden)
+        ours, entropy = token_logprobs(
+            model, model, layout(ids, attn, resp, packed=packed), 1.0, chunk_rows=5, entropy_tokens=100, from_hidden=from_hidden
+        )
         full_entropy = entropy_from_logits(model(input_ids=ids, attention_mask=attn).logits[:, :-1])
     m = resp.bool()
     torch.testing.assert_close(ours[m], ref[m], rtol=1e-5, atol=1e-5)
@@ -123,8 +125,11 @@ def _policy_grads(model, ids, attn, resp, plan, packed):
         width = int(attn[mb].sum(1).max())
         sub_ids, sub_attn, sub_resp = ids[mb][:, :width], attn[mb][:, :width], resp[mb][:, : width - 1]
         lp, _ = token_logprobs(model, model, layout(sub_ids, sub_attn, sub_resp, packed=packed), 1.0, chunk_rows=7)
-        out = compute_policy_loss(LossInput(logprobs=lp, mask=sub_resp, old_logprobs=lp.detach(), advantages=adv[mb][:, : width - 1]),
-                                  scale, PolicyLossConfig(name="ppo_clip"))
+        out = compute_policy_loss(
+            LossInput(logprobs=lp, mask=sub_resp, old_logprobs=lp.detach(), advantages=adv[mb][:, : width - 1]),
+            scale,
+            PolicyLossConfig(name="ppo_clip"),
+        )
         out.loss.backward()
     return {k: p.grad.clone() for k, p in model.named_parameters()}
 

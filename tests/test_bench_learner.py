@@ -10,8 +10,30 @@ from conftest import script_module
 
 def test_bench_learner_prints_one_json_line_with_finite_ratios(capsys):
     with script_module("bench_learner") as bench:
-        rc = bench.main(["--seqs", "3", "--min-len", "8", "--max-len", "40", "--layers", "1", "--vocab", "500", "--max-tokens", "64",
-                         "--steps", "1", "--warmup", "0", "--backend", "torch", "--variants", "bare,bare_ckpt,rlvr_packed"])
+        rc = bench.main(
+            [
+                "--seqs",
+                "3",
+                "--min-len",
+                "8",
+                "--max-len",
+                "40",
+                "--layers",
+                "1",
+                "--vocab",
+                "500",
+                "--max-tokens",
+                "64",
+                "--steps",
+                "1",
+                "--warmup",
+                "0",
+                "--backend",
+                "torch",
+                "--variants",
+                "bare,bare_ckpt,rlvr_packed",
+            ]
+        )
     assert rc == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1

@@ -19,8 +19,24 @@ pytest.importorskip("vllm")
 
 def test_bench_prints_one_json_line_with_both_throughputs():
     prompts, n = 3, 4
-    cmd = [sys.executable, str(SCRIPT), "--prompts", str(prompts), "--n", str(n), "--max-tokens", "16", "--repeats", "1",
-           "--warmup-prompts", "1", "--chunk-size", "8", "--prompts-per-chunk", "2"]
+    cmd = [
+        sys.executable,
+        str(SCRIPT),
+        "--prompts",
+        str(prompts),
+        "--n",
+        str(n),
+        "--max-tokens",
+        "16",
+        "--repeats",
+        "1",
+        "--warmup-prompts",
+        "1",
+        "--chunk-size",
+        "8",
+        "--prompts-per-chunk",
+        "2",
+    ]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=180, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]

@@ -70,8 +70,8 @@ def test_missing_config_file():
 
 def test_every_field_documented():
     from rlvr.training.pretrain import PretrainConfig
-    from rlvr.training.sft import SFTConfig
     from rlvr.training.rl import TrainConfig
+    from rlvr.training.sft import SFTConfig
 
     for cls in (PretrainConfig, SFTConfig, TrainConfig):
         undocumented = [key for key, _, help_text in C.describe(cls) if not help_text.strip()]

@@ -149,10 +149,13 @@ def test_help_config_shows_each_fields_range(capsys):
     assert "one of: choice, countdown, numeric, quantity, symbolic, text" in lines["data.answer_type"]
 
 
-@pytest.mark.parametrize(("cls", "command", "override", "new"), [
-    ("rlvr.eval.runner:EvalConfig", "eval", "verifier_timeout=2", "verifier.timeout"),
-    ("rlvr.training.sft:SFTConfig", "sft", "heldout.verifier_workers=2", "verifier.workers"),
-])
+@pytest.mark.parametrize(
+    ("cls", "command", "override", "new"),
+    [
+        ("rlvr.eval.runner:EvalConfig", "eval", "verifier_timeout=2", "verifier.timeout"),
+        ("rlvr.training.sft:SFTConfig", "sft", "heldout.verifier_workers=2", "verifier.workers"),
+    ],
+)
 def test_moved_verifier_keys_name_their_new_place(cls, command, override, new):
     """The verifier pool's settings are one section in every command; the old keys say where they went."""
     import importlib
@@ -224,15 +227,20 @@ def test_prompt_plus_budget_must_fit_the_context():
     max_model_len at the model's positions (256 for tiny-arith) and failed on the first long prompt."""
     problems, _, kept, _ = _arith_fit({})
     assert kept == problems
-    with pytest.raises(ConfigError, match=r"^data: dataset 'arith' split 'test' problem \S+: the prompt with template 'arith' has \d+ tokens, "
-                                          r"more than the 16 allowed \(context 256 \(generator.max_model_len, capped by the model's "
-                                          r"max_position_embeddings 256\) - max_tokens 240\); \d+ of 50 prompts are this long"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^data: dataset 'arith' split 'test' problem \S+: the prompt with template 'arith' has \d+ tokens, "
+        r"more than the 16 allowed \(context 256 \(generator.max_model_len, capped by the model's "
+        r"max_position_embeddings 256\) - max_tokens 240\); \d+ of 50 prompts are this long",
+    ):
         _arith_fit({}, max_tokens=240)
     with pytest.raises(ConfigError, match=r"more than the 4 allowed \(context 100 \(generator.max_model_len\) - max_tokens 96\)"):
         _arith_fit({}, max_model_len=100)
     with pytest.raises(ConfigError, match=r"max_tokens 300 leaves no room for a prompt in the 256-token context"):
         _arith_fit({}, max_tokens=300)
-    with pytest.raises(ConfigError, match=r"^data.max_prompt_tokens: 200 prompt tokens plus max_tokens 96 exceed the 256-token context .*at most 160 fit"):
+    with pytest.raises(
+        ConfigError, match=r"^data.max_prompt_tokens: 200 prompt tokens plus max_tokens 96 exceed the 256-token context .*at most 160 fit"
+    ):
         _arith_fit({"max_prompt_tokens": 200})
 
 
@@ -241,7 +249,9 @@ def test_on_overlong_skip_and_truncate_left(capsys):
     limit = sorted(lengths)[len(lengths) // 2]  # about half the prompts are longer
     longer = sum(n > limit for n in lengths)
     assert 0 < longer < len(problems)
-    with pytest.raises(ConfigError, match=rf"^data: dataset 'arith' split 'test' problem \S+: .* more than the {limit} allowed \(data.max_prompt_tokens\)"):
+    with pytest.raises(
+        ConfigError, match=rf"^data: dataset 'arith' split 'test' problem \S+: .* more than the {limit} allowed \(data.max_prompt_tokens\)"
+    ):
         _arith_fit({"max_prompt_tokens": limit})
     _, _, kept, kept_lengths = _arith_fit({"max_prompt_tokens": limit, "on_overlong": "skip"})
     assert len(kept) == len(problems) - longer and max(kept_lengths) <= limit
@@ -254,11 +264,10 @@ def test_on_overlong_skip_and_truncate_left(capsys):
 def test_eval_refuses_an_overlong_prompt_with_one_line(tmp_path):
     """The bundled model has 256 positions: every GSM8K prompt with its template (4 shots) is
     longer. rlvr eval used to start vLLM and die in it with a traceback."""
-    out = _cli("eval", "--model", "tiny-arith", "--datasets", "gsm8k", "--limit", "2", "--output", str(tmp_path / "ev"),
-               "sampling.max_tokens=64")
+    out = _cli("eval", "--model", "tiny-arith", "--datasets", "gsm8k", "--limit", "2", "--output", str(tmp_path / "ev"), "sampling.max_tokens=64")
     assert out.returncode != 0
     err = out.stderr.strip()
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert err.startswith("rlvr eval: error: data.gsm8k: dataset 'gsm8k' split 'test' problem gsm8k-test-") and "more than the 192 allowed" in err, err
-
-
+    assert err.startswith("rlvr eval: error: data.gsm8k: dataset 'gsm8k' split 'test' problem gsm8k-test-") and "more than the 192 allowed" in err, (
+        err
+    )

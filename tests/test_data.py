@@ -30,9 +30,17 @@ def _write_jsonl(path: Path, rows: list[object]) -> Path:
 # ----------------------------------------------------------------------------- built-ins
 
 EXPECTED_ROWS = {
-    ("gsm8k", "train"): 7473, ("gsm8k", "test"): 1319, ("math", "train"): 11998, ("math500", "test"): 500,
-    ("aime2024", "test"): 30, ("aime2025", "test"): 30, ("amc2023", "test"): 40, ("scibench-physics", "test"): 144,
-    ("theoremqa-physics", "test"): 114, ("jeebench-physics", "test"): 107, ("abench-physics", "test"): 800,
+    ("gsm8k", "train"): 7473,
+    ("gsm8k", "test"): 1319,
+    ("math", "train"): 11998,
+    ("math500", "test"): 500,
+    ("aime2024", "test"): 30,
+    ("aime2025", "test"): 30,
+    ("amc2023", "test"): 40,
+    ("scibench-physics", "test"): 144,
+    ("theoremqa-physics", "test"): 114,
+    ("jeebench-physics", "test"): 107,
+    ("abench-physics", "test"): 800,
     ("champ", "test"): 270,
 }
 
@@ -110,12 +118,23 @@ def test_units() -> None:
 
 
 def test_custom_field_names_through_a_config_mapping(tmp_path: Path) -> None:
-    path = _write_jsonl(tmp_path / "mine.jsonl", [
-        {"uid": "a", "problem": "What is 2+2?", "final": 4, "worked": "2+2=4", "topic": "add", "difficulty": 1},
-        {"uid": "b", "problem": "Speed?", "final": "3.0", "u": "m/s", "topic": "phys", "difficulty": 3},
-    ])
-    section = {"name": "jsonl", "path": str(path), "question_field": "problem", "answer_field": "final",
-               "solution_field": "worked", "id_field": "uid", "unit_field": "u", "rel_tol": 0.02}
+    path = _write_jsonl(
+        tmp_path / "mine.jsonl",
+        [
+            {"uid": "a", "problem": "What is 2+2?", "final": 4, "worked": "2+2=4", "topic": "add", "difficulty": 1},
+            {"uid": "b", "problem": "Speed?", "final": "3.0", "u": "m/s", "topic": "phys", "difficulty": 3},
+        ],
+    )
+    section = {
+        "name": "jsonl",
+        "path": str(path),
+        "question_field": "problem",
+        "answer_field": "final",
+        "solution_field": "worked",
+        "id_field": "uid",
+        "unit_field": "u",
+        "rel_tol": 0.02,
+    }
     problems = load_problems(from_dict(DatasetConfig, section, prefix="data"))
     assert [p.id for p in problems] == ["a", "b"]
     a, b = problems
@@ -139,7 +158,7 @@ def test_csv_and_parquet(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     csv_path = tmp_path / "p.csv"
-    csv_path.write_text("q,a,level\n1+1?,2,1\n\"multi\nline\",3,2\n", encoding="utf-8")
+    csv_path.write_text('q,a,level\n1+1?,2,1\n"multi\nline",3,2\n', encoding="utf-8")
     problems = load_problems(DatasetConfig(name="csv", path=str(csv_path), question_field="q", answer_field="a"))
     assert [(p.prompt, p.answer, p.metadata["level"]) for p in problems] == [("1+1?", "2", "1"), ("multi\nline", "3", "2")]
     assert problems[1].id.endswith("p.csv:4")  # the line the record ends on
@@ -158,12 +177,12 @@ def test_hf_local_dir(tmp_path: Path) -> None:
 
 BAD_ROWS = [
     {"id": "1", "question": "ok", "answer": "5"},
-    {"id": "2", "question": "", "answer": "5"},            # line 2: no question
-    '{"id": "3", "question": "x", ',                         # line 3: invalid JSON
-    {"id": "4", "question": "x"},                            # line 4: no answer
-    {"id": "5", "question": "x", "answer": ["5"]},           # line 5: wrong type
-    {"id": "6", "question": "x", "answer": "five"},          # line 6: not a number (answer_type numeric)
-    {"id": "1", "question": "again", "answer": "6"},         # line 7: duplicate id
+    {"id": "2", "question": "", "answer": "5"},  # line 2: no question
+    '{"id": "3", "question": "x", ',  # line 3: invalid JSON
+    {"id": "4", "question": "x"},  # line 4: no answer
+    {"id": "5", "question": "x", "answer": ["5"]},  # line 5: wrong type
+    {"id": "6", "question": "x", "answer": "five"},  # line 6: not a number (answer_type numeric)
+    {"id": "1", "question": "again", "answer": "6"},  # line 7: duplicate id
     {"id": "8", "question": "fine", "answer": "1,000"},
 ]
 
@@ -268,6 +287,7 @@ def test_arith_problems_are_correct_and_short() -> None:
     for level, problems in (("easy", easy), ("hard", hard)):
         spec = PRESETS[level]
         assert all(spec.min_terms <= p.metadata["terms"] <= spec.max_terms for p in problems)
+
     # hard problems are longer than any easy one (digits over all numbers)
     def digits(p: Problem) -> int:
         return sum(c.isdigit() for c in p.metadata["expression"])
@@ -347,8 +367,13 @@ def test_a_giant_row_is_refused_with_file_and_line(tmp_path: Path) -> None:
     """A 3 MB line is a bad row at its own line (not a 3 MB prompt deep in training); the rows
     after it still read. The CSV module's own field limit is a line-numbered error too."""
     path = tmp_path / "big.jsonl"
-    path.write_bytes(b'{"question": "1+1?", "answer": "2"}\n' + b'{"question": "' + b"9" * 3_000_000 + b'", "answer": "1"}\n'
-                     + b'{"question": "2+2?", "answer": "4"}\n')
+    path.write_bytes(
+        b'{"question": "1+1?", "answer": "2"}\n'
+        + b'{"question": "'
+        + b"9" * 3_000_000
+        + b'", "answer": "1"}\n'
+        + b'{"question": "2+2?", "answer": "4"}\n'
+    )
     with pytest.raises(RlvrError, match=r"big\.jsonl:2: row is longer than 1048576 bytes \(data.max_row_bytes\)"):
         load_problems(DatasetConfig(name="jsonl", path=str(path)))
     kept = load_problems(DatasetConfig(name="jsonl", path=str(path), on_bad_row="skip"))
@@ -378,8 +403,9 @@ def test_encoding_errors_name_the_exact_line(tmp_path: Path) -> None:
 
 def test_ordering_filters_compare_numbers(tmp_path: Path) -> None:
     """``level>=3`` compares 10 with 3 as numbers (as strings "10" < "3"); a non-number there is an error."""
-    path = _write_jsonl(tmp_path / "levels.jsonl", [{"id": str(i), "question": "q", "answer": "1", "level": lv}
-                                                     for i, lv in enumerate(["2", "3", "10"])])
+    path = _write_jsonl(
+        tmp_path / "levels.jsonl", [{"id": str(i), "question": "q", "answer": "1", "level": lv} for i, lv in enumerate(["2", "3", "10"])]
+    )
     cfg = {"name": "jsonl", "path": str(path), "answer_type": "numeric"}
     assert [p.id for p in load_problems(DatasetConfig(**cfg, filters=["level>=3"]))] == ["1", "2"]
     assert [p.id for p in load_problems(DatasetConfig(**cfg, filters=["level==10"]))] == ["2"]

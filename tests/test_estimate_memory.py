@@ -41,8 +41,13 @@ def _counts(model) -> tuple[int, int, int]:
 
 def _hf_config(shape) -> dict:
     return {
-        "model_type": "qwen2", "hidden_size": shape.hidden, "num_hidden_layers": shape.layers, "num_attention_heads": shape.heads,
-        "num_key_value_heads": shape.kv_heads, "intermediate_size": shape.intermediate, "vocab_size": shape.vocab,
+        "model_type": "qwen2",
+        "hidden_size": shape.hidden,
+        "num_hidden_layers": shape.layers,
+        "num_attention_heads": shape.heads,
+        "num_key_value_heads": shape.kv_heads,
+        "intermediate_size": shape.intermediate,
+        "vocab_size": shape.vocab,
         "tie_word_embeddings": shape.tied,
     }
 
@@ -67,13 +72,32 @@ def test_config_json_shapes(est, tmp_path):
     into the shape transformers builds."""
     tiny = est.shape_from_config(ROOT / "rlvr" / "assets" / "tiny-arith")
     cfg = json.loads((ROOT / "rlvr" / "assets" / "tiny-arith" / "config.json").read_text())
-    hf = {k: cfg[k] for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
-                              "intermediate_size", "vocab_size", "tie_word_embeddings", "head_dim")}
+    hf = {
+        k: cfg[k]
+        for k in (
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "intermediate_size",
+            "vocab_size",
+            "tie_word_embeddings",
+            "head_dim",
+        )
+    }
     assert (tiny.params, tiny.largest_module_params, tiny.tensor_count) == _counts(_meta_model({"model_type": "llama", **hf}))
     assert not tiny.qkv_bias and tiny.tied
 
-    qwen = {"model_type": "qwen2", "hidden_size": 256, "num_hidden_layers": 3, "num_attention_heads": 8,
-            "num_key_value_heads": 2, "intermediate_size": 704, "vocab_size": 1000, "tie_word_embeddings": False}
+    qwen = {
+        "model_type": "qwen2",
+        "hidden_size": 256,
+        "num_hidden_layers": 3,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 2,
+        "intermediate_size": 704,
+        "vocab_size": 1000,
+        "tie_word_embeddings": False,
+    }
     (tmp_path / "config.json").write_text(json.dumps(qwen))
     shape = est.shape_from_config(tmp_path / "config.json")
     assert (shape.kv_dim, shape.qkv_bias, shape.tied) == (64, True, False)
@@ -130,7 +154,10 @@ def test_learner_states_agree_with_deepspeed_estimator(est):
             ours3 = est.learner_memory(shape, est.LearnerSetup(3, est.DEEPSPEED_BF16, 1, 1), n).model_states / est.GIB
             ds3 = _deepspeed_gpu_gib(
                 estimate_zero3_model_states_mem_needs_all_cold,
-                total_params=shape.params, largest_layer_params=shape.largest_module_params, num_gpus_per_node=8, num_nodes=nodes,
+                total_params=shape.params,
+                largest_layer_params=shape.largest_module_params,
+                num_gpus_per_node=8,
+                num_nodes=nodes,
             )
             assert ds3 - 0.006 <= ours3 <= ds3 * (1 + ZERO3_TOLERANCE), (shape.name, n, ours3, ds3)
 

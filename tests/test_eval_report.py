@@ -27,13 +27,21 @@ def make_samples(model: str, dataset: str, accuracy: list[float], n: int = 8, se
         for j in range(n):
             ok = j < n_correct
             extracted = "1" if ok else (None if j % 3 == 0 else "2")
-            out.append(EvalSample(
-                dataset=dataset, problem_id=f"p{i}", sample=j, completion=f"... {extracted}",
-                extracted=extracted, correct=ok, cluster=None if extracted is None else int(extracted) - 1,
-                length=int(rng.integers(50, 150)), model=model,
-                subject=("algebra" if i % 2 else "geometry") if subjects else None,
-                level=str(1 + i % 3) if subjects else None,
-            ))
+            out.append(
+                EvalSample(
+                    dataset=dataset,
+                    problem_id=f"p{i}",
+                    sample=j,
+                    completion=f"... {extracted}",
+                    extracted=extracted,
+                    correct=ok,
+                    cluster=None if extracted is None else int(extracted) - 1,
+                    length=int(rng.integers(50, 150)),
+                    model=model,
+                    subject=("algebra" if i % 2 else "geometry") if subjects else None,
+                    level=str(1 + i % 3) if subjects else None,
+                )
+            )
     return out
 
 

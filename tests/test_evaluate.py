@@ -18,8 +18,8 @@ from rlvr.cli import main
 from rlvr.config import from_dict, load_config
 from rlvr.data import Problem
 from rlvr.errors import RlvrError
-from rlvr.eval.samples import GREEDY_FILE, SAMPLES_FILE, EvalSample, read_samples
 from rlvr.eval.runner import AnswerEquivalence, EvalConfig, EvalRunner, default_ks, evaluate_in_training, run_eval, score_group
+from rlvr.eval.samples import GREEDY_FILE, SAMPLES_FILE, EvalSample, read_samples
 from rlvr.generation.base import Completion, GeneratorConfig, SamplingConfig, build_generator
 from rlvr.prompts import get_template
 from rlvr.rollout.sample import ScoredCompletion
@@ -32,8 +32,10 @@ N, KS, PROBLEMS = 4, [1, 2, 4], 6
 def dataset(tmp_path_factory) -> Path:
     """Single-digit answers, so that the untrained model's stray digits are sometimes right."""
     path = tmp_path_factory.mktemp("data") / "sums.jsonl"
-    rows = [{"id": f"q{i}", "question": f"{i + 1}+{i + 2}=", "answer": str((2 * i + 3) % 10),
-             "subject": "odd" if i % 2 else "even"} for i in range(PROBLEMS)]
+    rows = [
+        {"id": f"q{i}", "question": f"{i + 1}+{i + 2}=", "answer": str((2 * i + 3) % 10), "subject": "odd" if i % 2 else "even"}
+        for i in range(PROBLEMS)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -51,9 +53,19 @@ def second_model_dir(tmp_path_factory, tiny_tokenizer, tiny_model_dir) -> Path:
 
 
 def overrides(dataset: Path) -> list[str]:
-    return ["data.sums.name=jsonl", f"data.sums.path={dataset}", "templates.sums=arith", "sampling.temperature=1.0",
-            "sampling.top_p=1.0", "sampling.max_tokens=8", "generator.max_model_len=128", "prompts_per_chunk=3",
-            "n_resamples=200", "progress=false", "verifier.workers=1"]
+    return [
+        "data.sums.name=jsonl",
+        f"data.sums.path={dataset}",
+        "templates.sums=arith",
+        "sampling.temperature=1.0",
+        "sampling.top_p=1.0",
+        "sampling.max_tokens=8",
+        "generator.max_model_len=128",
+        "prompts_per_chunk=3",
+        "n_resamples=200",
+        "progress=false",
+        "verifier.workers=1",
+    ]
 
 
 def read_lines(path: Path) -> list[str]:
@@ -78,8 +90,9 @@ def runs(tmp_path_factory, dataset, tiny_model_dir, second_model_dir):
     (out / SAMPLES_FILE).write_text(samples[:cut])
     greedy = (out / GREEDY_FILE).read_text()
     (out / GREEDY_FILE).write_text(greedy[: greedy.index('"problem_id": "q3"')])
-    cfg = load_config(EvalConfig, "eval", None, [f"models=['{a}']", "datasets=[sums]", f"sampling.n={N}", "k=[1,2,4]",
-                                                 f"output_dir={out}", *overrides(dataset)])
+    cfg = load_config(
+        EvalConfig, "eval", None, [f"models=['{a}']", "datasets=[sums]", f"sampling.n={N}", "k=[1,2,4]", f"output_dir={out}", *overrides(dataset)]
+    )
     run_eval(cfg)
     resumed = {name: (out / name).read_text() for name in (SAMPLES_FILE, GREEDY_FILE, "results.json")}
 
@@ -170,15 +183,28 @@ def test_k_above_n_is_an_error_naming_the_flag(capsys):
 
 
 def test_resume_refuses_a_changed_sampling_setting(runs, dataset):
-    cfg = load_config(EvalConfig, "eval", None, [f"models=['{runs['labels'][0]}']", "datasets=[sums]", f"sampling.n={N}",
-                                                 f"output_dir={runs['out']}", *overrides(dataset), "sampling.temperature=0.7"])
+    cfg = load_config(
+        EvalConfig,
+        "eval",
+        None,
+        [
+            f"models=['{runs['labels'][0]}']",
+            "datasets=[sums]",
+            f"sampling.n={N}",
+            f"output_dir={runs['out']}",
+            *overrides(dataset),
+            "sampling.temperature=0.7",
+        ],
+    )
     with pytest.raises(RlvrError, match="temperature"):
         EvalRunner(cfg).run()
 
 
 def test_config_defaults_and_dataset_resolution(dataset):
-    cfg = from_dict(EvalConfig, {"datasets": ["math500", "sums"], "data": {"sums": {"name": "jsonl", "path": str(dataset)}},
-                                 "templates": {"sums": "arith"}, "limit": 3})
+    cfg = from_dict(
+        EvalConfig,
+        {"datasets": ["math500", "sums"], "data": {"sums": {"name": "jsonl", "path": str(dataset)}}, "templates": {"sums": "arith"}, "limit": 3},
+    )
     assert cfg.ks == [1, 2, 4, 8, 16] and default_ks(6) == [1, 2, 4, 6]
     assert cfg.sampling.temperature == 0.6 and cfg.generator.sleep_between_steps is False
     from rlvr.eval.runner import resolve_tasks
@@ -193,8 +219,9 @@ def test_config_defaults_and_dataset_resolution(dataset):
 
 
 def _scored(problem: Problem, extracted: list[str | None]) -> list[ScoredCompletion]:
-    return [ScoredCompletion(problem, Completion(0, [1, 2], [0.0, 0.0], f"Answer: {e}", "stop"), Verdict(e == problem.answer, e, "x"))
-            for e in extracted]
+    return [
+        ScoredCompletion(problem, Completion(0, [1, 2], [0.0, 0.0], f"Answer: {e}", "stop"), Verdict(e == problem.answer, e, "x")) for e in extracted
+    ]
 
 
 def test_answer_equivalence_and_prefix_stable_clusters():
@@ -223,8 +250,7 @@ def test_evaluate_in_training_returns_flat_metrics(tiny_model_dir, dataset):
     problems = load_problems(DatasetConfig(name="jsonl", path=str(dataset)))
     generator = build_generator(GeneratorConfig(name="hf", max_model_len=128), str(tiny_model_dir), tokenizer)
     with VerifierPool(workers=1) as pool:
-        metrics = evaluate_in_training(generator, pool, tokenizer, problems, get_template("arith"),
-                                       SamplingConfig(n=4, max_tokens=8), dataset="sums")
+        metrics = evaluate_in_training(generator, pool, tokenizer, problems, get_template("arith"), SamplingConfig(n=4, max_tokens=8), dataset="sums")
     generator.close()
     assert {f"eval/sums/{m}" for m in ("pass@1", "pass@2", "pass@4", "maj@4", "avg@n", "greedy", "no_answer_rate")} <= set(metrics)
     assert metrics["eval/sums/pass@1"] == pytest.approx(metrics["eval/sums/avg@n"])
@@ -237,15 +263,41 @@ def test_evaluate_in_training_returns_flat_metrics(tiny_model_dir, dataset):
 
 def _hf_cfg(dataset: Path, out: Path, *models: str, extra: tuple[str, ...] = ()) -> EvalConfig:
     """An eval on the transformers generator (starts in a second), two problems."""
-    return load_config(EvalConfig, "eval", None, [f"models={json.dumps(list(models))}", "datasets=[sums]", f"output_dir={out}",
-                                                 "generator.name=hf", "limit=2", f"sampling.n={N}", *overrides(dataset), *extra])
+    return load_config(
+        EvalConfig,
+        "eval",
+        None,
+        [
+            f"models={json.dumps(list(models))}",
+            "datasets=[sums]",
+            f"output_dir={out}",
+            "generator.name=hf",
+            "limit=2",
+            f"sampling.n={N}",
+            *overrides(dataset),
+            *extra,
+        ],
+    )
 
 
 def test_bad_second_model_fails_before_anything_generates(tmp_path, dataset, tiny_model_dir, capsys):
     """Every model resolves before the first engine starts: a typo in the second one costs nothing."""
     out = tmp_path / "out"
-    argv = ["eval", "--model", f"a={tiny_model_dir}", "--model", f"b={tmp_path / 'missing'}", "--datasets", "sums", "--n", "2",
-            "--output", str(out), *overrides(dataset), "generator.name=hf"]
+    argv = [
+        "eval",
+        "--model",
+        f"a={tiny_model_dir}",
+        "--model",
+        f"b={tmp_path / 'missing'}",
+        "--datasets",
+        "sums",
+        "--n",
+        "2",
+        "--output",
+        str(out),
+        *overrides(dataset),
+        "generator.name=hf",
+    ]
     assert main(argv) == 2
     assert "model path not found" in capsys.readouterr().err
     assert not (out / SAMPLES_FILE).exists() and not (out / GREEDY_FILE).exists()
@@ -253,8 +305,19 @@ def test_bad_second_model_fails_before_anything_generates(tmp_path, dataset, tin
 
 def test_output_dir_that_is_a_file_is_one_line_error(tmp_path, dataset, tiny_model_dir, capsys):
     (tmp_path / "out").write_text("not a directory")
-    argv = ["eval", "--model", str(tiny_model_dir), "--datasets", "sums", "--n", "2", "--output", str(tmp_path / "out" / "x"),
-            *overrides(dataset), "generator.name=hf"]
+    argv = [
+        "eval",
+        "--model",
+        str(tiny_model_dir),
+        "--datasets",
+        "sums",
+        "--n",
+        "2",
+        "--output",
+        str(tmp_path / "out" / "x"),
+        *overrides(dataset),
+        "generator.name=hf",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "output_dir" in err and "Traceback" not in err

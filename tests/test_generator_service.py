@@ -20,15 +20,22 @@ from rlvr.cli import main
 from rlvr.config import from_dict
 from rlvr.errors import ConfigError, RlvrError
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.generation.weight_sync import WeightSyncError, compare_fingerprints, sync_weights
+from rlvr.models.load import load_model, load_tokenizer, resolve_model_path
 from rlvr.training.distributed import free_port
 from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
-from rlvr.models.load import load_model, load_tokenizer, resolve_model_path
-from rlvr.generation.weight_sync import WeightSyncError, compare_fingerprints, sync_weights
 
 MODEL = resolve_model_path("tiny-arith")
 QUICK = [
-    "rollout.prompts_per_step=4", "rollout.n=4", "rollout.max_tokens=40", "learner.micro_batch_size=8",
-    "eval.num_problems=12", "eval.samples=2", "schedule.max_seconds=0", "run.progress=false", "run.save_every=2",
+    "rollout.prompts_per_step=4",
+    "rollout.n=4",
+    "rollout.max_tokens=40",
+    "learner.micro_batch_size=8",
+    "eval.num_problems=12",
+    "eval.samples=2",
+    "schedule.max_seconds=0",
+    "run.progress=false",
+    "run.save_every=2",
 ]
 
 
@@ -45,8 +52,19 @@ class Server:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.token_file, self.log = tmp / "token", tmp / "server.log"
-        cmd = [sys.executable, "-m", "rlvr.cli", "serve-generator", "--model", "tiny-arith", "--port", str(self.port),
-               "--token-file", str(self.token_file), *overrides]
+        cmd = [
+            sys.executable,
+            "-m",
+            "rlvr.cli",
+            "serve-generator",
+            "--model",
+            "tiny-arith",
+            "--port",
+            str(self.port),
+            "--token-file",
+            str(self.token_file),
+            *overrides,
+        ]
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_clean_env(), start_new_session=True)
 
@@ -207,8 +225,16 @@ def _assert_server_holds(server: Server, model_dir: Path, tokenizer) -> None:
 
 
 def _train_args(server: Server, out: Path) -> list[str]:
-    return ["train", f"run.output_dir={out}", "schedule.steps=3", "generator.name=remote", f"generator.address={server.address}",
-            f"generator.token_file={server.token_file}", *QUICK, *ALWAYS_UPDATE]
+    return [
+        "train",
+        f"run.output_dir={out}",
+        "schedule.steps=3",
+        "generator.name=remote",
+        f"generator.address={server.address}",
+        f"generator.token_file={server.token_file}",
+        *QUICK,
+        *ALWAYS_UPDATE,
+    ]
 
 
 def test_train_with_remote_generator(server, tmp_path, tokenizer):
@@ -228,8 +254,19 @@ def test_two_rank_deepspeed_learner_with_remote_generator(server, tmp_path, toke
     weights over gloo, each sync verified by fingerprints on both ranks."""
     loads = _loads(server)
     out = tmp_path / "ws2"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-           "-m", "rlvr.cli", *_train_args(server, out), "learner.zero_stage=3"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
+        "-m",
+        "rlvr.cli",
+        *_train_args(server, out),
+        "learner.zero_stage=3",
+    ]
     done = subprocess.run(cmd, check=False, env=_clean_env(), capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]

@@ -171,14 +171,18 @@ def test_replayed_mac(server):
     _assert_served(server)
 
 
-@pytest.mark.parametrize("payload", [
-    secrets.token_bytes(3000),
-    _frame(pickle.dumps({"op": "shutdown"})),
-    _frame(b"\xff\xfe" * 100),
-    _frame(b'{"mac": NaN}'),
-    _frame(b'["a list, not an object"]'),
-    _frame(b""),
-], ids=["random", "pickle", "not-utf8", "nan", "list", "empty"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        secrets.token_bytes(3000),
+        _frame(pickle.dumps({"op": "shutdown"})),
+        _frame(b"\xff\xfe" * 100),
+        _frame(b'{"mac": NaN}'),
+        _frame(b'["a list, not an object"]'),
+        _frame(b""),
+    ],
+    ids=["random", "pickle", "not-utf8", "nan", "list", "empty"],
+)
 def test_garbage(server, payload):
     with _raw(server) as sock:
         sock.sendall(payload)

@@ -13,10 +13,35 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 LAUNCHERS = ["launch_1node.sh", "launch_multinode.sh", "launch_remote_generator.sh"]
 # Every variable the scripts read: the test's environment must not leak into the commands.
 SCRIPT_VARS = {
-    "NPROC_PER_NODE", "GPUS_PER_NODE", "NNODES", "CONFIG", "ZERO_STAGE", "LAUNCHER", "MASTER_ADDR", "MASTER_PORT",
-    "HOSTFILE", "DS_LAUNCHER", "VENV_SCRIPT", "RDZV_ID", "TORCHRUN", "DEEPSPEED", "PYTHON", "ROLE", "MODEL",
-    "GENERATOR_GPUS", "GENERATOR_HOST", "GENERATOR_PORT", "GENERATOR_ADDR", "GENERATOR_ARGS", "GENERATOR_WAIT_S",
-    "LEARNER_GPUS", "TRANSPORT", "TOKEN_FILE", "RLVR_GENERATOR_TOKEN", "CUDA_VISIBLE_DEVICES", "DRY_RUN",
+    "NPROC_PER_NODE",
+    "GPUS_PER_NODE",
+    "NNODES",
+    "CONFIG",
+    "ZERO_STAGE",
+    "LAUNCHER",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "HOSTFILE",
+    "DS_LAUNCHER",
+    "VENV_SCRIPT",
+    "RDZV_ID",
+    "TORCHRUN",
+    "DEEPSPEED",
+    "PYTHON",
+    "ROLE",
+    "MODEL",
+    "GENERATOR_GPUS",
+    "GENERATOR_HOST",
+    "GENERATOR_PORT",
+    "GENERATOR_ADDR",
+    "GENERATOR_ARGS",
+    "GENERATOR_WAIT_S",
+    "LEARNER_GPUS",
+    "TRANSPORT",
+    "TOKEN_FILE",
+    "RLVR_GENERATOR_TOKEN",
+    "CUDA_VISIBLE_DEVICES",
+    "DRY_RUN",
 }
 TRAIN = ["-m", "rlvr.cli", "train", "--config", "qwen2.5-0.5b-gsm8k-grpo", "learner.backend=deepspeed", "generator.name=vllm"]
 
@@ -33,7 +58,9 @@ def dry_run(script: str, *args: str, **env: str) -> list[list[str]]:
 
 def failure(script: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in SCRIPT_VARS}
-    return subprocess.run(["bash", str(SCRIPTS / script)], env={**clean, **env, "DRY_RUN": "1"}, check=False, capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        ["bash", str(SCRIPTS / script)], env={**clean, **env, "DRY_RUN": "1"}, check=False, capture_output=True, text=True, timeout=30
+    )
 
 
 @pytest.mark.parametrize("script", [*LAUNCHERS, "launch_common.sh"])
@@ -77,8 +104,18 @@ def test_multinode_deepspeed_hostfile(tmp_path):
 def test_multinode_torchrun_rendezvous():
     [cmd] = dry_run("launch_multinode.sh", LAUNCHER="torchrun", NNODES="4", MASTER_ADDR="node-0", MASTER_PORT="6000", RDZV_ID="job7")
     assert cmd == [
-        "torchrun", "--nnodes", "4", "--nproc_per_node", "8", "--rdzv_backend", "c10d",
-        "--rdzv_endpoint", "node-0:6000", "--rdzv_id", "job7", *TRAIN,
+        "torchrun",
+        "--nnodes",
+        "4",
+        "--nproc_per_node",
+        "8",
+        "--rdzv_backend",
+        "c10d",
+        "--rdzv_endpoint",
+        "node-0:6000",
+        "--rdzv_id",
+        "job7",
+        *TRAIN,
     ]
     assert "MASTER_ADDR" in failure("launch_multinode.sh", LAUNCHER="torchrun", NNODES="2").stderr
     assert failure("launch_multinode.sh", LAUNCHER="ray").returncode == 2
@@ -86,15 +123,36 @@ def test_multinode_torchrun_rendezvous():
 
 def test_remote_generator_roles():
     [gen] = dry_run("launch_remote_generator.sh", "generator.gpu_memory_utilization=0.9", ROLE="generator", MODEL="/m", GENERATOR_GPUS="0,1")
-    assert gen == ["env", "CUDA_VISIBLE_DEVICES=0,1", "python", "-m", "rlvr.cli", "serve-generator", "--model", "/m",
-                   "--host", "0.0.0.0", "--port", "51216", "generator.gpu_memory_utilization=0.9"]
+    assert gen == [
+        "env",
+        "CUDA_VISIBLE_DEVICES=0,1",
+        "python",
+        "-m",
+        "rlvr.cli",
+        "serve-generator",
+        "--model",
+        "/m",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "51216",
+        "generator.gpu_memory_utilization=0.9",
+    ]
 
     remote = ["model.path=/m", "generator.name=remote", "generator.address=gen-node:7000", "generator.transport=gloo"]
     [trainer] = dry_run("launch_remote_generator.sh", "optim.lr=1e-6", ROLE="trainer", MODEL="/m", GENERATOR_ADDR="gen-node:7000", TRANSPORT="gloo")
     assert trainer == ["torchrun", "--standalone", "--nnodes", "1", "--nproc_per_node", "8", *TRAIN, *remote, "optim.lr=1e-6"]
 
-    [multi] = dry_run("launch_remote_generator.sh", ROLE="trainer", MODEL="/m", GENERATOR_ADDR="gen-node:7000", TRANSPORT="gloo",
-                      NNODES="2", LAUNCHER="torchrun", MASTER_ADDR="node-0")
+    [multi] = dry_run(
+        "launch_remote_generator.sh",
+        ROLE="trainer",
+        MODEL="/m",
+        GENERATOR_ADDR="gen-node:7000",
+        TRANSPORT="gloo",
+        NNODES="2",
+        LAUNCHER="torchrun",
+        MASTER_ADDR="node-0",
+    )
     assert multi[:3] == ["torchrun", "--nnodes", "2"] and multi[-4:] == remote
 
     gen, trainer = dry_run("launch_remote_generator.sh", "x=1", ROLE="split", MODEL="/m", GENERATOR_ARGS="generator.a=1 generator.b=2")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
 from rlvr.models.load import load_model
+from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
 
 
 def _batches(vocab: int, n_micro: int = 3):

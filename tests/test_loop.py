@@ -65,8 +65,22 @@ def test_a_spent_time_budget_ends_pretrain_with_its_last_step_saved(tmp_path):
     from test_stages import TINY, _corpus
 
     out = tmp_path / "run"
-    assert main(["pretrain", f"data.path={_corpus(tmp_path)}", f"run.output_dir={out}", *TINY, "schedule.steps=50",
-                 "schedule.max_seconds=1e-9", "schedule.eval_every=0", "run.save_every=0", "run.log_every=10"]) == 0
+    assert (
+        main(
+            [
+                "pretrain",
+                f"data.path={_corpus(tmp_path)}",
+                f"run.output_dir={out}",
+                *TINY,
+                "schedule.steps=50",
+                "schedule.max_seconds=1e-9",
+                "schedule.eval_every=0",
+                "run.save_every=0",
+                "run.log_every=10",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 1 and summary["final_model"] == str(out / "final")
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]  # the last step is logged

@@ -16,8 +16,18 @@ def test_inf_weights_on_the_torch_backend_are_named_not_blamed_on_the_weight_syn
     check failed with a message about the sync. lr * weight decay overflowing float32 is finite
     input that gives finite losses and gradients, then inf weights."""
     out = tmp_path / "rl"
-    args = ["train", f"run.output_dir={out}", "schedule.steps=2", "learner.backend=torch", "optim.lr=1e30", "optim.weight_decay=1e10",
-            "eval.before_after=false", "algorithm.dynamic_sampling=false", "algorithm.loss.entropy_coef=0.01", *QUICK]
+    args = [
+        "train",
+        f"run.output_dir={out}",
+        "schedule.steps=2",
+        "learner.backend=torch",
+        "optim.lr=1e30",
+        "optim.weight_decay=1e10",
+        "eval.before_after=false",
+        "algorithm.dynamic_sampling=false",
+        "algorithm.loss.entropy_coef=0.01",
+        *QUICK,
+    ]
     assert main(args) != 0
     err = capsys.readouterr().err
     assert "non-finite weights after optimizer step 1" in err and "sync" not in err.lower()

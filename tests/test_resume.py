@@ -18,8 +18,16 @@ from safetensors.torch import load_file
 from rlvr.cli import main
 
 TINY = [
-    "rollout.prompts_per_step=4", "rollout.n=8", "rollout.max_tokens=48", "learner.micro_batch_size=16", "eval.before_after=false",
-    "schedule.max_seconds=0", "run.progress=false", "run.save_every=1", "run.keep_checkpoints=0", "schedule.steps=2",
+    "rollout.prompts_per_step=4",
+    "rollout.n=8",
+    "rollout.max_tokens=48",
+    "learner.micro_batch_size=16",
+    "eval.before_after=false",
+    "schedule.max_seconds=0",
+    "run.progress=false",
+    "run.save_every=1",
+    "run.keep_checkpoints=0",
+    "schedule.steps=2",
 ]
 
 CASES = {

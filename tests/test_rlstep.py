@@ -110,15 +110,32 @@ def test_mini_batches_take_one_optimizer_step_each_against_the_sampling_policy(t
     from rlvr.rollout.experience import build_experience
     from rlvr.training.rl import Trainer
 
-    cfg = _train_config(f"run.output_dir={tmp_path / 'rl'}", "rollout.prompts_per_step=4", "rollout.n=8", "rollout.max_tokens=48",
-                        "learner.micro_batch_size=8", "eval.before_after=false", "run.progress=false", "run.save_every=0",
-                        "algorithm.mini_batches=4", "optim.lr=0.02", "algorithm.loss.clip_low=0.05", "algorithm.loss.clip_high=0.05")
+    cfg = _train_config(
+        f"run.output_dir={tmp_path / 'rl'}",
+        "rollout.prompts_per_step=4",
+        "rollout.n=8",
+        "rollout.max_tokens=48",
+        "learner.micro_batch_size=8",
+        "eval.before_after=false",
+        "run.progress=false",
+        "run.save_every=0",
+        "algorithm.mini_batches=4",
+        "optim.lr=0.02",
+        "algorithm.loss.clip_low=0.05",
+        "algorithm.loss.clip_high=0.05",
+    )
     trainer = Trainer(cfg)
     try:
         batch = trainer.collect(0, trainer.generator_version)
         assert len(batch.groups) == 4, "dynamic sampling must fill the batch for this test"
-        exp = build_experience(batch.groups, batch.prompt_ids, list(range(4)), trainer.tokenizer.eos_token_id,
-                               trainer.tokenizer.pad_token_id, cfg.algorithm.mask_truncated)
+        exp = build_experience(
+            batch.groups,
+            batch.prompt_ids,
+            list(range(4)),
+            trainer.tokenizer.eos_token_id,
+            trainer.tokenizer.pad_token_id,
+            cfg.algorithm.mask_truncated,
+        )
         cfg.algorithm.mini_batches = 1  # the same batch as a single mini-batch (the old logprobs pass still runs)
         whole = trainer.update(exp)
         assert trainer.learner.step_count == 1

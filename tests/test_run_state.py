@@ -21,8 +21,8 @@ import pytest
 import torch
 from conftest import script_module
 
-from rlvr.training.checkpoint import MANIFEST, CheckpointManager, verify, write_manifest
 from rlvr.errors import RlvrError
+from rlvr.training.checkpoint import MANIFEST, CheckpointManager, verify, write_manifest
 from rlvr.training.run import RunConfig, RunDir, RunLock
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture()
 def learner(tiny_model_dir):
-    from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
     from rlvr.models.load import load_model
+    from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
 
     lrn = build_learner(load_model(str(tiny_model_dir)), LearnerConfig(backend="torch"), OptimConfig(), total_steps=10)
     ids = torch.arange(16).reshape(2, 8) % 50 + 3
@@ -63,8 +63,8 @@ def test_no_builtin_config_overwrites_a_run(command):
     """Failure 1: the built-in tiny-arith set run.overwrite, so a rerun deleted every checkpoint."""
     from rlvr import config as C
     from rlvr.training.pretrain import PretrainConfig
-    from rlvr.training.sft import SFTConfig
     from rlvr.training.rl import TrainConfig
+    from rlvr.training.sft import SFTConfig
 
     cls = {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig}[command]
     for name in C.builtin_configs(command):
@@ -99,9 +99,16 @@ def test_a_killed_runs_lock_is_taken_over_and_a_live_ones_is_not(tmp_path, capsy
     """The lock of a live process in another interpreter refuses; once SIGKILLed, it is taken over."""
     out = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from rlvr.training.run import RunConfig, RunDir; "
-         f"c = RunConfig(output_dir={str(out)!r}); RunDir(c, c); print('locked', flush=True); time.sleep(600)"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from rlvr.training.run import RunConfig, RunDir; "
+            f"c = RunConfig(output_dir={str(out)!r}); RunDir(c, c); print('locked', flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(RlvrError, match=rf"pid {holder.pid} on "):
@@ -152,6 +159,7 @@ def _truncate(name: str):
     def damage(ckpt: Path) -> None:
         path = ckpt / name
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
     return damage
 
 

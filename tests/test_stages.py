@@ -17,9 +17,18 @@ from rlvr.cli import main
 from rlvr.data.lm import collate_sft, encode_sft
 
 TINY = [
-    "model.tiny.hidden_size=64", "model.tiny.num_heads=2", "model.tiny.num_kv_heads=2", "model.tiny.num_layers=1",
-    "model.tiny.intermediate_size=64", "model.tiny.max_position_embeddings=64", "model.tokenizer.vocab_size=300",
-    "data.seq_len=32", "schedule.batch_size=4", "learner.micro_batch_size=2", "learner.backend=torch", "run.progress=false",
+    "model.tiny.hidden_size=64",
+    "model.tiny.num_heads=2",
+    "model.tiny.num_kv_heads=2",
+    "model.tiny.num_layers=1",
+    "model.tiny.intermediate_size=64",
+    "model.tiny.max_position_embeddings=64",
+    "model.tokenizer.vocab_size=300",
+    "data.seq_len=32",
+    "schedule.batch_size=4",
+    "learner.micro_batch_size=2",
+    "learner.backend=torch",
+    "run.progress=false",
 ]
 
 
@@ -72,8 +81,20 @@ def _corpus(tmp_path: Path) -> Path:
 
 
 def _pretrain_cmd(corpus: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "rlvr.cli", "pretrain", f"data.path={corpus}", f"run.output_dir={out}", "schedule.steps=8",
-            "schedule.eval_every=0", "run.save_every=2", "run.keep_checkpoints=10", *TINY, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "rlvr.cli",
+        "pretrain",
+        f"data.path={corpus}",
+        f"run.output_dir={out}",
+        "schedule.steps=8",
+        "schedule.eval_every=0",
+        "run.save_every=2",
+        "run.keep_checkpoints=10",
+        *TINY,
+        *extra,
+    ]
 
 
 def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path):
@@ -83,8 +104,9 @@ def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path):
     ref = tmp_path / "ref"
     subprocess.run(_pretrain_cmd(corpus, ref), check=True, capture_output=True, env=_clean_env())
     run = tmp_path / "run"
-    proc = subprocess.Popen(_pretrain_cmd(corpus, run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, env=_clean_env())
+    proc = subprocess.Popen(
+        _pretrain_cmd(corpus, run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=_clean_env()
+    )
     deadline = time.time() + 120
     while not (run / "checkpoints" / "step_000004" / "trainer_state.json").exists():
         assert proc.poll() is None and time.time() < deadline, "pretrain ended before its step-4 checkpoint"
@@ -111,10 +133,25 @@ def test_sft_end_to_end_loads_in_transformers_and_vllm(tmp_path, tiny_model_dir)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out = tmp_path / "sft"
-    rc = main(["sft", f"model.path={tiny_model_dir}", f"run.output_dir={out}", "schedule.steps=4", "schedule.eval_every=2",
-               "schedule.batch_size=8", "learner.micro_batch_size=4", "learner.backend=deepspeed", "learner.zero_stage=2",
-               "heldout.num_problems=4", "heldout.max_tokens=16", "data.dataset.options.train_size=64", "heldout.dataset.options.test_size=8",
-               "run.progress=false", "heldout.generator.max_model_len=128"])
+    rc = main(
+        [
+            "sft",
+            f"model.path={tiny_model_dir}",
+            f"run.output_dir={out}",
+            "schedule.steps=4",
+            "schedule.eval_every=2",
+            "schedule.batch_size=8",
+            "learner.micro_batch_size=4",
+            "learner.backend=deepspeed",
+            "learner.zero_stage=2",
+            "heldout.num_problems=4",
+            "heldout.max_tokens=16",
+            "data.dataset.options.train_size=64",
+            "heldout.dataset.options.test_size=8",
+            "run.progress=false",
+            "heldout.generator.max_model_len=128",
+        ]
+    )
     assert rc == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
@@ -159,8 +196,15 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     from safetensors.torch import load_file
 
     corpus = _corpus(tmp_path)
-    common = [f"data.path={corpus}", "schedule.steps=3", "schedule.eval_every=0", "run.save_every=0",
-              *[t for t in TINY if not t.startswith("learner.backend")], "learner.backend=deepspeed", "learner.zero_stage=2"]
+    common = [
+        f"data.path={corpus}",
+        "schedule.steps=3",
+        "schedule.eval_every=0",
+        "run.save_every=0",
+        *[t for t in TINY if not t.startswith("learner.backend")],
+        "learner.backend=deepspeed",
+        "learner.zero_stage=2",
+    ]
     one, two = tmp_path / "one", tmp_path / "two"
     # a fresh launch: no rank/port variables inherited from learners built earlier in this process
     env = _clean_env()
@@ -173,4 +217,9 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
     assert sorted(p.name for p in (two / "checkpoints" / "step_000003").iterdir()) == [
-        "manifest.json", "model", "optimizer_rank0.pt", "optimizer_rank1.pt", "trainer_state.json"]
+        "manifest.json",
+        "model",
+        "optimizer_rank0.pt",
+        "optimizer_rank1.pt",
+        "trainer_state.json",
+    ]

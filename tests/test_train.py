@@ -14,8 +14,15 @@ from rlvr.cli import main
 from rlvr.models.load import resolve_model_path
 
 QUICK = [
-    "rollout.prompts_per_step=4", "rollout.n=4", "rollout.max_tokens=40", "learner.micro_batch_size=8",
-    "eval.num_problems=12", "eval.samples=2", "schedule.max_seconds=0", "run.progress=false", "run.save_every=2",
+    "rollout.prompts_per_step=4",
+    "rollout.n=4",
+    "rollout.max_tokens=40",
+    "learner.micro_batch_size=8",
+    "eval.num_problems=12",
+    "eval.samples=2",
+    "schedule.max_seconds=0",
+    "run.progress=false",
+    "run.save_every=2",
 ]
 
 
@@ -37,8 +44,21 @@ def test_default_config_trains_and_reports(tmp_path):
     # a step whose groups all had equal rewards logs its rollout figures and skips the update
     updated = [r for r in rows if "skipped_update" not in r]
     assert updated and all("accuracy" in r and "zero_variance_frac" in r for r in rows)
-    for key in ("reward_mean", "accuracy", "zero_variance_frac", "advantage_mean", "entropy", "clip_frac", "response_length_mean",
-                "truncation_rate", "gen_tokens_per_s", "learner_tokens_per_s", "sync_seconds", "verify_seconds", "no_answer_rate"):
+    for key in (
+        "reward_mean",
+        "accuracy",
+        "zero_variance_frac",
+        "advantage_mean",
+        "entropy",
+        "clip_frac",
+        "response_length_mean",
+        "truncation_rate",
+        "gen_tokens_per_s",
+        "learner_tokens_per_s",
+        "sync_seconds",
+        "verify_seconds",
+        "no_answer_rate",
+    ):
         assert key in updated[-1], key
     assert (out / "final" / "model.safetensors").exists() and (out / "train_curves.png").exists()
     assert (out / "config.yaml").read_text().startswith("run:")
@@ -82,14 +102,29 @@ def test_variant_algorithms_run(tmp_path, config):
 
 
 def test_users_own_jsonl_trains_with_config_only(tmp_path):
-    rows = [{"uid": f"q{i}", "problem": f"{a}+{b}-{c}=?", "final": str(a + b - c)}
-            for i, (a, b, c) in enumerate([(12, 30, 5), (7, 8, 9), (40, 2, 11), (3, 3, 3), (25, 25, 10), (9, 1, 4)])]
+    rows = [
+        {"uid": f"q{i}", "problem": f"{a}+{b}-{c}=?", "final": str(a + b - c)}
+        for i, (a, b, c) in enumerate([(12, 30, 5), (7, 8, 9), (40, 2, 11), (3, 3, 3), (25, 25, 10), (9, 1, 4)])
+    ]
     data = tmp_path / "mine.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "rl"
     source = [f"data.path={data}", "data.question_field=problem", "data.answer_field=final", "data.id_field=uid", "data.options={}"]
-    assert main(["train", "data.name=jsonl", *source, "eval.dataset.name=jsonl", *[s.replace("data.", "eval.dataset.") for s in source],
-                 f"run.output_dir={out}", "schedule.steps=1", *QUICK]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "data.name=jsonl",
+                *source,
+                "eval.dataset.name=jsonl",
+                *[s.replace("data.", "eval.dataset.") for s in source],
+                f"run.output_dir={out}",
+                "schedule.steps=1",
+                *QUICK,
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["eval_problems"] == 6 and summary["eval_dataset"].startswith("jsonl:")
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
@@ -100,8 +135,23 @@ def test_lora_trains_adapters_and_syncs_merged_weights(tmp_path):
     verified sync after every step would stop the run otherwise), and final/ holds plain weights."""
     pytest.importorskip("peft", reason="LoRA needs the lora extra (scripts/install.sh installs it)")
     out = tmp_path / "lora"
-    assert main(["train", f"run.output_dir={out}", "schedule.steps=2", "eval.before_after=false", *QUICK, "learner.lora.rank=4",
-                 "optim.lr=1e-2", "optim.warmup_steps=0", "algorithm.dynamic_sampling=false", "algorithm.loss.entropy_coef=0.01"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                f"run.output_dir={out}",
+                "schedule.steps=2",
+                "eval.before_after=false",
+                *QUICK,
+                "learner.lora.rank=4",
+                "optim.lr=1e-2",
+                "optim.warmup_steps=0",
+                "algorithm.dynamic_sampling=false",
+                "algorithm.loss.entropy_coef=0.01",
+            ]
+        )
+        == 0
+    )
     base = load_file(Path(resolve_model_path("tiny-arith")) / "model.safetensors")
     final = load_file(out / "final" / "model.safetensors")
     assert final.keys() == base.keys()  # no lora_ or base_layer names leak out

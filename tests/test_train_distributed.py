@@ -13,8 +13,15 @@ from rlvr.cli import main
 
 # n=8 and 64 tokens: most steps have a group with unequal rewards (an actual update).
 ARGS = [
-    "rollout.prompts_per_step=4", "rollout.n=8", "rollout.max_tokens=64", "learner.micro_batch_size=8",
-    "eval.num_problems=12", "eval.samples=2", "schedule.max_seconds=0", "run.progress=false", "run.save_every=2",
+    "rollout.prompts_per_step=4",
+    "rollout.n=8",
+    "rollout.max_tokens=64",
+    "learner.micro_batch_size=8",
+    "eval.num_problems=12",
+    "eval.samples=2",
+    "schedule.max_seconds=0",
+    "run.progress=false",
+    "run.save_every=2",
     "run.keep_checkpoints=4",
 ]
 
@@ -27,8 +34,19 @@ def _clean_env() -> dict[str, str]:
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
     from rlvr.training.distributed import free_port
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-           "-m", "rlvr.cli", "train", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
+        "-m",
+        "rlvr.cli",
+        "train",
+        *args,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=_clean_env(), timeout=600, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     return out

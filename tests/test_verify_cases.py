@@ -23,8 +23,7 @@ FIELDS = {"id", "category", "response", "answer", "options", "expected", "source
 OPTIONAL = {"language"}
 LANGUAGES = {"zh", "fr", "es", "de", "ru", "ja"}
 SOURCES = {"handwritten", "issue11"}  # or "<dataset>:<row id>" of one of DATASETS
-DATASETS = {"gsm8k", "math500", "champ", "aime2024", "aime2025", "amc2023", "scibench", "theoremqa",
-            "jeebench_physics", "abench_physics"}
+DATASETS = {"gsm8k", "math500", "champ", "aime2024", "aime2025", "amc2023", "scibench", "theoremqa", "jeebench_physics", "abench_physics"}
 # sig_figs is part of issue 11 (VerifyRequest gains it); the rows already use it.
 OPTIONS = {f.name for f in dataclasses.fields(VerifyRequest)} - {"response", "answer"} | {"sig_figs"}
 

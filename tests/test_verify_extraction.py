@@ -14,7 +14,13 @@ import pytest
 from rlvr.verifiers import VerifyRequest, verify_inline
 from rlvr.verifiers.choice import CONTRAST_CUES
 from rlvr.verifiers.extraction import (
-    ANSWER_PHRASES, NEGATION_CUES, NO_ANSWER_CUES, RETRACTION_CUES, REVISION_CUES, cjk_value, extract,
+    ANSWER_PHRASES,
+    NEGATION_CUES,
+    NO_ANSWER_CUES,
+    RETRACTION_CUES,
+    REVISION_CUES,
+    cjk_value,
+    extract,
 )
 
 Row = tuple[str, str, dict, bool]
@@ -222,8 +228,14 @@ INTEGER_AND_PERCENT: list[Row] = [
 ]
 
 ROWS = {
-    "phrases": PHRASES, "choice": CHOICE, "retraction": RETRACTION, "hedge": HEDGES_AND_NEGATIONS,
-    "exponent": EXPONENTS, "fallback": FALLBACK_AND_MARKERS, "approx": APPROX, "integer-percent": INTEGER_AND_PERCENT,
+    "phrases": PHRASES,
+    "choice": CHOICE,
+    "retraction": RETRACTION,
+    "hedge": HEDGES_AND_NEGATIONS,
+    "exponent": EXPONENTS,
+    "fallback": FALLBACK_AND_MARKERS,
+    "approx": APPROX,
+    "integer-percent": INTEGER_AND_PERCENT,
 }
 _CASES = [(kind, row) for kind, rows in ROWS.items() for row in rows]
 
@@ -245,20 +257,23 @@ def test_no_false_positives_and_positives_kept() -> None:
 
 def test_every_cue_list_covers_the_languages() -> None:
     for marker, forms in ANSWER_PHRASES.items():
-        assert LANGUAGES <= set(forms), marker
+        assert set(forms) >= LANGUAGES, marker
     for cues in (RETRACTION_CUES, REVISION_CUES, NO_ANSWER_CUES, CONTRAST_CUES, NEGATION_CUES):
-        assert LANGUAGES <= set(cues)
+        assert set(cues) >= LANGUAGES
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("The acceleration is 9.8 m/s^2", "9.8"),
-    ("The energy is 2.0 x 10^{3} J", "2.0 \\times 10^{3}"),
-    ("所以总质量为4000千克。", "4000"),
-    ("答案是4000千克。", "4000 千克"),
-    ("The answer is 3. Wait, no, that's wrong.", None),
-    ("The answer is B. Actually, C.", "C."),
-    ("I don't know. The numbers given were 12, 5 and 17.", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The acceleration is 9.8 m/s^2", "9.8"),
+        ("The energy is 2.0 x 10^{3} J", "2.0 \\times 10^{3}"),
+        ("所以总质量为4000千克。", "4000"),
+        ("答案是4000千克。", "4000 千克"),
+        ("The answer is 3. Wait, no, that's wrong.", None),
+        ("The answer is B. Actually, C.", "C."),
+        ("I don't know. The numbers given were 12, 5 and 17.", None),
+    ],
+)
 def test_extract(text: str, expected: str | None) -> None:
     assert extract(text) == expected
 

@@ -52,7 +52,9 @@ def test_stage1_never_raises_and_stays_cheap(fuzz: ModuleType, rnd: random.Rando
 @settings(FUZZ, max_examples=60)
 @given(st.randoms(use_true_random=False))
 def test_the_pool_answers_every_item_within_its_timeout(
-    fuzz: ModuleType, fuzz_pool: VerifierPool, rnd: random.Random,
+    fuzz: ModuleType,
+    fuzz_pool: VerifierPool,
+    rnd: random.Random,
 ) -> None:
     request = fuzz.generate(rnd)
     start = time.perf_counter()

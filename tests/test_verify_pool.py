@@ -122,7 +122,9 @@ def test_the_hedge_check_runs_under_the_timeout(pool: VerifierPool) -> None:
     assert time.monotonic() - start < 1.0  # was over 120 s, in the caller, with no timeout
     assert pool.run_pending([first], timeout=0.5)[0].reason in ("ambiguous", "timeout")
     assert pool.run_pending([prepare(VerifyRequest(STUCK + " or \\boxed{4}", "4"))], timeout=0.5)[0].reason in (
-        "ambiguous", "timeout")  # either way, decided within the item's own timeout
+        "ambiguous",
+        "timeout",
+    )  # either way, decided within the item's own timeout
     assert verify_inline(VerifyRequest("\\boxed{\\frac{639}{40}} or \\boxed{15\\frac{39}{40}}", "15.975")).correct
 
 
@@ -155,8 +157,10 @@ def test_workers_that_cannot_start_give_error_verdicts(monkeypatch: pytest.Monke
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("then", ["os._exit(1)", "os.write(1, b'garbage, not a frame')"])
 def test_a_worker_that_dies_or_babbles_mid_item_gives_an_error_verdict(monkeypatch: pytest.MonkeyPatch, then: str) -> None:
-    worker = ("import json, os, struct, time; ready = json.dumps({'ready': 1}).encode(); "
-              f"os.write(1, struct.pack('>I', len(ready)) + ready); os.read(0, 1 << 20); {then}; time.sleep(60)")
+    worker = (
+        "import json, os, struct, time; ready = json.dumps({'ready': 1}).encode(); "
+        f"os.write(1, struct.pack('>I', len(ready)) + ready); os.read(0, 1 << 20); {then}; time.sleep(60)"
+    )
     monkeypatch.setattr(pool_module, "worker_command", lambda: [sys.executable, "-c", worker])
     with VerifierPool(workers=1, timeout=30.0) as pool:
         verdicts = pool.submit([REQUESTS[0], REQUESTS[1], REQUESTS[0]]).result(timeout=60)
@@ -167,6 +171,7 @@ def test_a_worker_that_dies_or_babbles_mid_item_gives_an_error_verdict(monkeypat
 def test_a_failed_dispatcher_fails_every_call_instead_of_hanging() -> None:
     pool = VerifierPool(workers=1)
     try:
+
         def broken() -> None:
             raise RuntimeError("dispatcher bug")
 

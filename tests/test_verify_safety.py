@@ -17,9 +17,38 @@ from rlvr.verifiers.parser import ParseError, parse
 
 _LATEX_ALPHABET = st.sampled_from(
     list("0123456789+-*/^_!%=<>()[]{}|,.;&' xyzabcABCDeiπ√°$#:")
-    + ["\\frac", "\\sqrt", "\\boxed{", "\\pi", "\\times", "\\cdot", "\\left(", "\\right)", "\\text{", "\\infty",
-       "\\begin{pmatrix}", "\\end{pmatrix}", "\\\\", "\\pm", "\\le", "\\cup", "\\{", "\\}", "m/s", "kg", "°C",
-       "<answer>", "</answer>", "####", "Answer:", "\\sin", "\\log_", "10^{", "9^{9^{", "!"]
+    + [
+        "\\frac",
+        "\\sqrt",
+        "\\boxed{",
+        "\\pi",
+        "\\times",
+        "\\cdot",
+        "\\left(",
+        "\\right)",
+        "\\text{",
+        "\\infty",
+        "\\begin{pmatrix}",
+        "\\end{pmatrix}",
+        "\\\\",
+        "\\pm",
+        "\\le",
+        "\\cup",
+        "\\{",
+        "\\}",
+        "m/s",
+        "kg",
+        "°C",
+        "<answer>",
+        "</answer>",
+        "####",
+        "Answer:",
+        "\\sin",
+        "\\log_",
+        "10^{",
+        "9^{9^{",
+        "!",
+    ]
 )
 _latexish = st.lists(_LATEX_ALPHABET, max_size=60).map("".join)
 _fast = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -90,7 +119,7 @@ HOSTILE = [
     "\\boxed{__import__('os').system('touch {marker}')}",
     "<answer>__import__('os').system('touch {marker}')</answer>",
     "\\boxed{exec(\"open('{marker}','w')\")}",
-    "\\boxed{eval('open(\"{marker}\",\"w\")')}",
+    '\\boxed{eval(\'open("{marker}","w")\')}',
     "\\boxed{Symbol('x').__class__.__init__.__globals__}",
     "\\boxed{lambda: open('{marker}','w')}",
     "9.8 __import__('os').system('touch {marker}')",
@@ -99,8 +128,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("template", HOSTILE)
 @pytest.mark.parametrize("answer_type", [None, "numeric", "symbolic", "quantity", "countdown"])
-def test_code_in_a_response_is_never_run(template: str, answer_type: str | None, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_code_in_a_response_is_never_run(template: str, answer_type: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "pwned"
     calls: list[str] = []
     real_eval, real_exec = builtins.eval, builtins.exec

@@ -164,14 +164,16 @@ _HAND: list[Case] = [
     ("symbolic", "\\boxed{1 \\pm \\sqrt{19}}", "1 \\pm \\sqrt{19}", {}, True),
     ("symbolic", "\\boxed{1+\\sqrt{19}, 1-\\sqrt{19}}", "1 \\pm \\sqrt{19}", {}, True),
     ("symbolic", "\\boxed{1+\\sqrt{19}}", "1 \\pm \\sqrt{19}", {}, False),
-    ("symbolic", "\\boxed{\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}}",
-     "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", {}, True),
-    ("symbolic", "\\boxed{\\begin{bmatrix} -1 & 0 \\\\ 0 & -1 \\end{bmatrix}}",
-     "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", {}, True),
-    ("symbolic", "\\boxed{\\begin{pmatrix} 1 & 0 \\\\ 0 & -1 \\end{pmatrix}}",
-     "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", {}, False),
-    ("symbolic", "\\boxed{\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}}",
-     "\\begin{pmatrix} -\\frac13 \\\\ \\frac23 \\\\ \\frac53 \\end{pmatrix}", {}, True),
+    ("symbolic", "\\boxed{\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}}", "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", {}, True),
+    ("symbolic", "\\boxed{\\begin{bmatrix} -1 & 0 \\\\ 0 & -1 \\end{bmatrix}}", "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", {}, True),
+    ("symbolic", "\\boxed{\\begin{pmatrix} 1 & 0 \\\\ 0 & -1 \\end{pmatrix}}", "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", {}, False),
+    (
+        "symbolic",
+        "\\boxed{\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}}",
+        "\\begin{pmatrix} -\\frac13 \\\\ \\frac23 \\\\ \\frac53 \\end{pmatrix}",
+        {},
+        True,
+    ),
     ("symbolic", "\\boxed{x=2, y=1}", "x=2, y=1", {}, True),
     ("symbolic", "\\boxed{y=1, x=2}", "x=2, y=1", {}, True),
     ("symbolic", "\\boxed{x=1, y=2}", "x=2, y=1", {}, False),
@@ -332,55 +334,124 @@ _HAND: list[Case] = [
 def _generated() -> list[Case]:
     out: list[Case] = []
     # numeric: GSM8K / MATH-500 style keys in several wrappers, with nearby wrong values
-    keys = ["18", "3", "70000", "540", "20", "64", "260", "160", "45", "1080", "1200", "5", "104", "12",
-            "27648", "331", "600", "28", "76", "2", "0", "-4", "17", "125", "4"]
-    wraps = ["The answer is $\\boxed{%s}$.", "#### %s", "So the final result:\n\nAnswer: %s",
-             "<answer>%s</answer>", "Final Answer: The final answer is $%s$. I hope it is correct."]
+    keys = [
+        "18",
+        "3",
+        "70000",
+        "540",
+        "20",
+        "64",
+        "260",
+        "160",
+        "45",
+        "1080",
+        "1200",
+        "5",
+        "104",
+        "12",
+        "27648",
+        "331",
+        "600",
+        "28",
+        "76",
+        "2",
+        "0",
+        "-4",
+        "17",
+        "125",
+        "4",
+    ]
+    wraps = [
+        "The answer is $\\boxed{%s}$.",
+        "#### %s",
+        "So the final result:\n\nAnswer: %s",
+        "<answer>%s</answer>",
+        "Final Answer: The final answer is $%s$. I hope it is correct.",
+    ]
     for i, k in enumerate(keys):
         for j, w in enumerate(wraps):
             out.append(("numeric", w % k, k, {}, True))
             out.append(("numeric", w % str(int(k) + 1 + (i + j) % 3), k, {}, False))
         out.append(("numeric", "\\boxed{%s.0}" % k, k, {}, True))
         out.append(("numeric", "\\boxed{%s}" % f"{int(k):,}", k, {}, True))
-    fracs = [("\\frac{14}{3}", "14/3", "4.6667"), ("\\frac{3}{56}", "3/56", "0.05"), ("\\frac{11}{36}", "11/36", "0.3"),
-             ("\\frac{243}{625}", "0.3888", "243/626"), ("\\frac{35}{64}", "0.546875", "35/46"),
-             ("\\frac{3}{2}", "1.5", "2/3"), ("\\frac{1}{4}", "0.25", "1/5"), ("\\frac65", "1.2", "5/6"),
-             ("\\frac{13}{18}", "26/36", "13/19"), ("\\frac{9}{256}", "0.03515625", "9/265"),
-             ("\\dfrac{17}{50}", "0.34", "0.35"), ("\\frac{1997}{2}", "998.5", "1997"), ("\\frac 59", "5/9", "9/5"),
-             ("\\frac{448}{15625}", "0.028672", "0.0287")]
+    fracs = [
+        ("\\frac{14}{3}", "14/3", "4.6667"),
+        ("\\frac{3}{56}", "3/56", "0.05"),
+        ("\\frac{11}{36}", "11/36", "0.3"),
+        ("\\frac{243}{625}", "0.3888", "243/626"),
+        ("\\frac{35}{64}", "0.546875", "35/46"),
+        ("\\frac{3}{2}", "1.5", "2/3"),
+        ("\\frac{1}{4}", "0.25", "1/5"),
+        ("\\frac65", "1.2", "5/6"),
+        ("\\frac{13}{18}", "26/36", "13/19"),
+        ("\\frac{9}{256}", "0.03515625", "9/265"),
+        ("\\dfrac{17}{50}", "0.34", "0.35"),
+        ("\\frac{1997}{2}", "998.5", "1997"),
+        ("\\frac 59", "5/9", "9/5"),
+        ("\\frac{448}{15625}", "0.028672", "0.0287"),
+    ]
     for key, good, bad in fracs:
         out.append(("numeric", "\\boxed{%s}" % good, key, {}, True))
         out.append(("numeric", "\\boxed{%s}" % bad, key, {}, False))
         out.append(("numeric", "\\boxed{%s}" % key, key, {}, True))
-    radicals = [("3\\sqrt{13}", "\\sqrt{117}", "\\sqrt{39}"), ("11\\sqrt2", "\\sqrt{242}", "11\\sqrt3"),
-                ("70 \\sqrt{2}", "\\sqrt{9800}", "70"), ("\\frac{3\\sqrt{3}}{4}", "\\frac{\\sqrt{27}}{4}", "\\frac{3\\sqrt{3}}{2}"),
-                ("2\\sqrt{113}", "\\sqrt{452}", "\\sqrt{226}"), ("16 \\sqrt{3}", "\\sqrt{768}", "16"),
-                ("1+2\\sqrt{3}", "2\\sqrt{3}+1", "1+3\\sqrt{2}"), ("11 \\sqrt{5} + 11", "11(\\sqrt5+1)", "11\\sqrt5"),
-                ("18+2\\pi", "2(9+\\pi)", "18+\\pi"), ("288 \\pi", "288\\pi", "288"), ("12\\pi", "12 \\cdot \\pi", "12"),
-                ("-\\frac{\\pi}{6}", "-\\pi/6", "\\frac{\\pi}{6}"), ("\\frac{\\sqrt{21}}{5}", "\\sqrt{21}/5", "\\sqrt{21}")]
+    radicals = [
+        ("3\\sqrt{13}", "\\sqrt{117}", "\\sqrt{39}"),
+        ("11\\sqrt2", "\\sqrt{242}", "11\\sqrt3"),
+        ("70 \\sqrt{2}", "\\sqrt{9800}", "70"),
+        ("\\frac{3\\sqrt{3}}{4}", "\\frac{\\sqrt{27}}{4}", "\\frac{3\\sqrt{3}}{2}"),
+        ("2\\sqrt{113}", "\\sqrt{452}", "\\sqrt{226}"),
+        ("16 \\sqrt{3}", "\\sqrt{768}", "16"),
+        ("1+2\\sqrt{3}", "2\\sqrt{3}+1", "1+3\\sqrt{2}"),
+        ("11 \\sqrt{5} + 11", "11(\\sqrt5+1)", "11\\sqrt5"),
+        ("18+2\\pi", "2(9+\\pi)", "18+\\pi"),
+        ("288 \\pi", "288\\pi", "288"),
+        ("12\\pi", "12 \\cdot \\pi", "12"),
+        ("-\\frac{\\pi}{6}", "-\\pi/6", "\\frac{\\pi}{6}"),
+        ("\\frac{\\sqrt{21}}{5}", "\\sqrt{21}/5", "\\sqrt{21}"),
+    ]
     for key, good, bad in radicals:
         out.append(("numeric", "\\boxed{%s}" % good, key, {}, True))
         out.append(("numeric", "\\boxed{%s}" % bad, key, {}, False))
     # physics: conversions in both directions, each with a dimension-mismatch twin
-    conversions = [("1 km", "1000 m", "1000 s"), ("5 cm", "0.05 m", "0.05 kg"), ("2 kg", "2000 g", "2000 m"),
-                   ("3 ms", "0.003 s", "0.003 m"), ("1 mA", "0.001 A", "0.001 V"), ("2 MHz", "2 \\times 10^6 Hz", "2 \\times 10^6 s"),
-                   ("1.2 kW", "1200 W", "1200 J"), ("3 mm", "3000 \\mu m", "3000 \\mu s"), ("1 GPa", "10^9 Pa", "10^9 N"),
-                   ("4 MeV", "4000 keV", "4000 kV"), ("10 m/s", "36 km/h", "36 km"), ("1 kWh", "3.6 \\times 10^6 J", "3.6 \\times 10^6 W"),
-                   ("250 mL", "0.25 L", "0.25 m"), ("2 N m", "2 J", "2 W"), ("1 T", "10^4 G", "10^4 Hz"),
-                   ("300 K", "26.85 °C", "26.85 m"), ("1 h", "60 min", "60 m"), ("1 mol", "1000 mmol", "1000 mm"),
-                   ("6 \\mu C", "6 \\times 10^{-6} C", "6 \\times 10^{-6} F"), ("5 nF", "5 \\times 10^{-9} F", "5 \\times 10^{-9} C")]
+    conversions = [
+        ("1 km", "1000 m", "1000 s"),
+        ("5 cm", "0.05 m", "0.05 kg"),
+        ("2 kg", "2000 g", "2000 m"),
+        ("3 ms", "0.003 s", "0.003 m"),
+        ("1 mA", "0.001 A", "0.001 V"),
+        ("2 MHz", "2 \\times 10^6 Hz", "2 \\times 10^6 s"),
+        ("1.2 kW", "1200 W", "1200 J"),
+        ("3 mm", "3000 \\mu m", "3000 \\mu s"),
+        ("1 GPa", "10^9 Pa", "10^9 N"),
+        ("4 MeV", "4000 keV", "4000 kV"),
+        ("10 m/s", "36 km/h", "36 km"),
+        ("1 kWh", "3.6 \\times 10^6 J", "3.6 \\times 10^6 W"),
+        ("250 mL", "0.25 L", "0.25 m"),
+        ("2 N m", "2 J", "2 W"),
+        ("1 T", "10^4 G", "10^4 Hz"),
+        ("300 K", "26.85 °C", "26.85 m"),
+        ("1 h", "60 min", "60 m"),
+        ("1 mol", "1000 mmol", "1000 mm"),
+        ("6 \\mu C", "6 \\times 10^{-6} C", "6 \\times 10^{-6} F"),
+        ("5 nF", "5 \\times 10^{-9} F", "5 \\times 10^{-9} C"),
+    ]
     for key, good, bad in conversions:
         out.append(("physics", "\\boxed{%s}" % good, key, {}, True))
         out.append(("physics", "\\boxed{%s}" % key, good, {}, True))
         out.append(("physics", "\\boxed{%s}" % bad, key, {}, False))
         out.append(("physics", "\\boxed{%s}" % key, bad, {}, False))
-    sci = [("2.16", "$10^3 \\mathrm{~m} / \\mathrm{s}$", "2160 m/s", "2160 m"),
-           ("4.1", "$\\text{kJ}$", "4100 J", "4100 W"), ("0.195", "$\\mathrm{Pa}$", "0.195 N/m^2", "0.195 N"),
-           ("-0.041", "$\\mathrm{~V}$", "-41 mV", "-41 mA"), ("14.34", "$\\mathrm{cm^2}$", "0.001434 m^2", "0.1434 m"),
-           ("1000", "$\\mathrm{~m} / \\mathrm{s}$", "1 km/s", "1 km"), ("41.56", "{\\mathrm{{rad}}/\\mathrm{m}}", "0.4156 rad/cm", "41.56 rad/s"),
-           ("2.63 \\times 10^{8}", "{\\mathrm{g}}", "2.63 \\times 10^{5} kg", "2.63 \\times 10^{5} m"),
-           ("2.57 \\times 10^{13}", "\\mathrm{\\;m}", "2.57 \\times 10^{10} km", "2.57 \\times 10^{10} s"),
-           ("0.11", "\\mathrm{\\;{kJ}}", "110 J", "110 N")]
+    sci = [
+        ("2.16", "$10^3 \\mathrm{~m} / \\mathrm{s}$", "2160 m/s", "2160 m"),
+        ("4.1", "$\\text{kJ}$", "4100 J", "4100 W"),
+        ("0.195", "$\\mathrm{Pa}$", "0.195 N/m^2", "0.195 N"),
+        ("-0.041", "$\\mathrm{~V}$", "-41 mV", "-41 mA"),
+        ("14.34", "$\\mathrm{cm^2}$", "0.001434 m^2", "0.1434 m"),
+        ("1000", "$\\mathrm{~m} / \\mathrm{s}$", "1 km/s", "1 km"),
+        ("41.56", "{\\mathrm{{rad}}/\\mathrm{m}}", "0.4156 rad/cm", "41.56 rad/s"),
+        ("2.63 \\times 10^{8}", "{\\mathrm{g}}", "2.63 \\times 10^{5} kg", "2.63 \\times 10^{5} m"),
+        ("2.57 \\times 10^{13}", "\\mathrm{\\;m}", "2.57 \\times 10^{10} km", "2.57 \\times 10^{10} s"),
+        ("0.11", "\\mathrm{\\;{kJ}}", "110 J", "110 N"),
+    ]
     for value, unit, good, bad in sci:
         out.append(("physics", "\\boxed{%s}" % good, value, {"unit": unit}, True))
         out.append(("physics", "\\boxed{%s}" % bad, value, {"unit": unit}, False))

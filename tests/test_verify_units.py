@@ -148,8 +148,12 @@ UNITS: list[Case] = [
     (r"\boxed{3 m/s, 5 m/s}", "5 m/s", {}, False),
     (r"\boxed{3 m or 5 m}", "5 m", {}, False),
     (r"\boxed{x = 45°, y = 90°}", "90°", {}, False),
-    (r"\begin{aligned} r &= 2.68 \times 10^{12} \mathrm{~m}(1-0.967) = 8.8 \times 10^{10} \mathrm{~m} \end{aligned}",
-     r"8.8 \times 10^{10}", {"unit": "m", "rel_tol": 0.05}, True),  # a derivation's last value is its answer
+    (
+        r"\begin{aligned} r &= 2.68 \times 10^{12} \mathrm{~m}(1-0.967) = 8.8 \times 10^{10} \mathrm{~m} \end{aligned}",
+        r"8.8 \times 10^{10}",
+        {"unit": "m", "rel_tol": 0.05},
+        True,
+    ),  # a derivation's last value is its answer
     # integer keys in their own unit: a non-integer is wrong (a converted value keeps the 1%)
     (r"\boxed{89.99^\circ}", r"90^\circ", {}, False),
     (r"\boxed{1.01}", r"1^\circ", {}, False),
@@ -254,8 +258,11 @@ def test_verify_through_the_pool_with_sig_figs() -> None:
 
 def test_dataset_default_and_row_sig_figs(tmp_path: Path) -> None:
     path = tmp_path / "phys.jsonl"
-    rows = [{"id": "a", "question": "g?", "answer": "9.8"}, {"id": "b", "question": "g?", "answer": "9.81", "sig_figs": 3},
-            {"id": "c", "question": "g?", "answer": "9.81", "sig_figs": "2"}]
+    rows = [
+        {"id": "a", "question": "g?", "answer": "9.8"},
+        {"id": "b", "question": "g?", "answer": "9.81", "sig_figs": 3},
+        {"id": "c", "question": "g?", "answer": "9.81", "sig_figs": "2"},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     plain = load_problems(DatasetConfig(name="jsonl", path=str(path)))
     assert [p.sig_figs for p in plain] == [None, 3, 2]

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
-from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
-from rlvr.models.load import load_model
 from rlvr.generation.weight_sync import Check, Source, WeightSyncError, compare_fingerprints, fingerprint, select_checks, sync_weights
+from rlvr.models.load import load_model
+from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
 
 PROMPT = "12+34=46\n" * 20  # > 128 tokens: fills one vLLM-CPU KV block, so the prefix cache holds it
 

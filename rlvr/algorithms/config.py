@@ -34,7 +34,11 @@ class AlgorithmConfig:
 
     estimator: str = field("grpo", choices=ADVANTAGE_ESTIMATORS, help="advantage estimator (gae trains a critic: PPO)")
     loss: PolicyLossConfig = section(PolicyLossConfig, "policy loss, aggregation, clipping, KL, entropy, truncated IS")
-    select: str = field("all", choices=SELECTIONS, help="which completions are trained on: all, or rft (one verified-correct completion per prompt; use loss.name=sft)")
+    select: str = field(
+        "all",
+        choices=SELECTIONS,
+        help="which completions are trained on: all, or rft (one verified-correct completion per prompt; use loss.name=sft)",
+    )
     rft_choice: str = field("shortest", choices=RFT_CHOICES, help="which correct completion RFT keeps")
     dynamic_sampling: bool = field(True, help="drop groups whose rewards are all equal and refill the batch (DAPO)")
     max_refill_rounds: int = field(2, ge=0, help="extra generation rounds to refill the batch after dynamic sampling")
@@ -43,8 +47,11 @@ class AlgorithmConfig:
     kl_reward_estimator: str = field("k1", choices=KL_ESTIMATORS, help="KL estimator for the reward penalty")
     epochs: int = field(1, ge=1, help="passes over each step's experience (PPO epochs; >1 makes later passes off-policy)")
     mini_batches: int = field(
-        1, ge=1, help="optimizer steps per epoch: each takes 1/mini_batches of the step's prompt groups (whole groups; PPO mini-batches, "
-                      "verl's ppo_mini_batch_size); the ratio is taken against the sampling-time policy, so later mini-batches are clipped")
+        1,
+        ge=1,
+        help="optimizer steps per epoch: each takes 1/mini_batches of the step's prompt groups (whole groups; PPO mini-batches, "
+        "verl's ppo_mini_batch_size); the ratio is taken against the sampling-time policy, so later mini-batches are clipped",
+    )
     gamma: float = field(1.0, ge=0, le=1, help="discount for gae / reinforce_pp")
     lam: float = field(1.0, ge=0, le=1, help="GAE lambda")
     critic: CriticConfig = section(CriticConfig, "value model for estimators that need critic values (gae: PPO)")

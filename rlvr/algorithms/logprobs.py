@@ -40,16 +40,15 @@ def _entropy(logits: Tensor, temperature: float) -> Tensor:
     return torch.logsumexp(z, dim=-1) - (torch.softmax(z, dim=-1) * z).sum(-1)
 
 
-def logprobs_from_logits(
-    logits: Tensor, labels: Tensor, temperature: float = 1.0, chunk_rows: int = DEFAULT_CHUNK_ROWS
-) -> Tensor:
+def logprobs_from_logits(logits: Tensor, labels: Tensor, temperature: float = 1.0, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Tensor:
     """``log softmax(logits / temperature)[labels]`` in float32, shape of ``labels``; differentiable.
 
     ``logits[..., t, :]`` must already be the prediction for ``labels[..., t]`` (shift before calling).
     """
     flat, flat_labels = _rows(logits), labels.reshape(-1)
-    out = [_picked_logprobs(flat[s : s + chunk_rows], flat_labels[s : s + chunk_rows], temperature)
-           for s in range(0, max(flat.shape[0], 1), chunk_rows)]
+    out = [
+        _picked_logprobs(flat[s : s + chunk_rows], flat_labels[s : s + chunk_rows], temperature) for s in range(0, max(flat.shape[0], 1), chunk_rows)
+    ]
     return torch.cat(out).reshape(labels.shape)
 
 
@@ -68,7 +67,11 @@ def _head_logprobs(hidden: Tensor, weight: Tensor, bias: Tensor | None, labels: 
 
 
 def logprobs_from_hidden(
-    hidden: Tensor, weight: Tensor, bias: Tensor | None, labels: Tensor, temperature: float = 1.0,
+    hidden: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    labels: Tensor,
+    temperature: float = 1.0,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Tensor:
     """``log softmax((hidden @ weight.T + bias) / temperature)[labels]``, float32 ``[N]``, from
@@ -87,8 +90,9 @@ def logprobs_from_hidden(
     return torch.cat(out)
 
 
-def entropy_from_hidden(hidden: Tensor, weight: Tensor, bias: Tensor | None, temperature: float = 1.0,
-                        chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Tensor:
+def entropy_from_hidden(
+    hidden: Tensor, weight: Tensor, bias: Tensor | None, temperature: float = 1.0, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Tensor:
     """Entropy of ``softmax((hidden @ weight.T + bias) / temperature)``, float32 ``[N]``; plain
     autograd (callers pass a small sample of tokens, see :func:`entropy_sample`)."""
     return entropy_from_logits(F.linear(hidden, weight, bias), temperature, chunk_rows)

@@ -95,9 +95,7 @@ class PolicyLossConfig:
     kl_coef: float = field(0.0, ge=0, help="weight of the KL-to-reference term in the loss; 0 loads no reference model")
     kl_estimator: str = field("k3", choices=KL_ESTIMATORS, help="KL estimator in the loss")
     entropy_coef: float = field(0.0, ge=0, help="entropy bonus weight (the loss subtracts entropy_coef * entropy)")
-    tis_cap: float | None = field(
-        None, gt=0, help="truncated importance-sampling cap for the generator/learner mismatch (e.g. 2); null = off"
-    )
+    tis_cap: float | None = field(None, gt=0, help="truncated importance-sampling cap for the generator/learner mismatch (e.g. 2); null = off")
     dual_clip: float | None = field(None, gt=1, help="dual-clip bound c > 1 for negative advantages (e.g. 3); null = off")
 
 

@@ -46,9 +46,7 @@ def overlong_penalty(lengths: Tensor, max_len: int, buffer: int, penalty: float 
     return -penalty * excess / buffer
 
 
-def completion_mask(
-    token_ids: Tensor, eos_token_ids: int | Sequence[int], valid: Tensor | None = None
-) -> tuple[Tensor, Tensor]:
+def completion_mask(token_ids: Tensor, eos_token_ids: int | Sequence[int], valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Response mask up to and including the first end-of-sequence token, and which rows never ended.
 
     ``token_ids`` ``[B, T]`` are the generated tokens (right-padded); ``valid`` marks real (non-pad)

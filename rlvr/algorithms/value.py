@@ -38,9 +38,7 @@ class ValueLossConfig:
 
     clip: float | None = field(0.2, gt=0, help="value clip range around the old values; null = unclipped regression")
     aggregation: str = field("token_mean", choices=AGGREGATIONS, help="how token losses become the step loss (as algorithm.loss.aggregation)")
-    coef: float = field(
-        1.0, ge=0, help="multiplier of the value loss (e.g. 0.5 when the value head shares the policy's backbone)"
-    )
+    coef: float = field(1.0, ge=0, help="multiplier of the value loss (e.g. 0.5 when the value head shares the policy's backbone)")
 
 
 def value_loss(inp: ValueLossInput, scale: LossScale, cfg: ValueLossConfig) -> LossOutput:

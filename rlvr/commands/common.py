@@ -29,8 +29,13 @@ def add_config_arguments(
     # A flag of its own rather than an optional value of --resume: `--resume key=value` must keep
     # reading key=value as an override. (argparse matches a whole option string before splitting
     # at "=", so the user types it exactly as shown.)
-    parser.add_argument("--resume=auto", dest="resume", action="store_const", const="auto",
-                        help="continue from the newest good checkpoint if there is one, else start afresh")
+    parser.add_argument(
+        "--resume=auto",
+        dest="resume",
+        action="store_const",
+        const="auto",
+        help="continue from the newest good checkpoint if there is one, else start afresh",
+    )
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, e.g. optim.lr=3e-4")
 
 

@@ -71,8 +71,7 @@ def dataset_rows() -> list[dict[str, Any]]:
             problems = list(ds.load(DatasetConfig(name=name, split=split)))
             splits[split] = len(problems)
             types.update(p.answer_type or "auto" for p in problems)
-        out.append({"name": name, "splits": splits, "answer_types": dict(types.most_common()),
-                    "license": ds.license, "description": ds.description})
+        out.append({"name": name, "splits": splits, "answer_types": dict(types.most_common()), "license": ds.license, "description": ds.description})
     return out
 
 
@@ -145,8 +144,10 @@ def _validate(args: argparse.Namespace) -> int:
     for b in bad:
         print(f"{b.where}: {b.reason}")
     types = collections.Counter(p.answer_type or "auto" for p in problems)
-    print(f"{args.file}: {len(problems)} good row(s), {len(bad)} bad row(s); answer types: "
-          + (", ".join(f"{t} {n}" for t, n in types.most_common()) or "-"))
+    print(
+        f"{args.file}: {len(problems)} good row(s), {len(bad)} bad row(s); answer types: "
+        + (", ".join(f"{t} {n}" for t, n in types.most_common()) or "-")
+    )
     return 1 if bad or not problems else 0
 
 

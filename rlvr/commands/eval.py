@@ -34,21 +34,25 @@ def _names(text: str) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, "eval", default=None, resume_help="continue from the samples already in the output directory (the default)")
-    parser.add_argument("--model", action="append", metavar="[LABEL=]PATH",
-                        help="model dir, built-in name or hub id; repeat to compare models (config key models)")
+    parser.add_argument(
+        "--model", action="append", metavar="[LABEL=]PATH", help="model dir, built-in name or hub id; repeat to compare models (config key models)"
+    )
     parser.add_argument("--datasets", type=_names, metavar="A,B", help="comma-separated dataset labels (config key datasets)")
     parser.add_argument("--n", type=int, help="sampled completions per problem (config key sampling.n)")
     parser.add_argument("--k", type=_ks, metavar="1,2,4", help="k values of pass@k and maj@k (config key k)")
     parser.add_argument("--limit", type=int, help="at most this many problems per dataset (config key limit)")
-    parser.add_argument("--maj", action=argparse.BooleanOptionalAction, default=None,
-                        help="cluster answers and report maj@k (default: only for n <= 64; config key majority)")
+    parser.add_argument(
+        "--maj",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="cluster answers and report maj@k (default: only for n <= 64; config key majority)",
+    )
     parser.add_argument("--output", metavar="DIR", help="output directory (config key output_dir)")
 
 
 def flag_overrides(args: argparse.Namespace) -> list[str]:
     """The shorthand flags as dotted overrides (values as JSON, which YAML reads unchanged)."""
-    keys = {"model": "models", "datasets": "datasets", "n": "sampling.n", "k": "k", "limit": "limit", "output": "output_dir",
-            "maj": "majority"}
+    keys = {"model": "models", "datasets": "datasets", "n": "sampling.n", "k": "k", "limit": "limit", "output": "output_dir", "maj": "majority"}
     return [f"{key}={json.dumps(getattr(args, flag))}" for flag, key in keys.items() if getattr(args, flag) is not None]
 
 

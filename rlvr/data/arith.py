@@ -138,7 +138,7 @@ _VERBS = {"+": ["gets {} more", "finds {} more"], "-": ["gives away {}", "loses 
 
 
 def word_problem(rng: random.Random, terms: list[int], ops: list[str]) -> str:
-    """"Ann has 12 marbles. She gets 34 more and gives away 7. How many marbles does she have now?\""""
+    """ "Ann has 12 marbles. She gets 34 more and gives away 7. How many marbles does she have now?\""""
     name, pronoun = rng.choice(_NAMES)
     obj = rng.choice(_OBJECTS)
     clauses = [rng.choice(_VERBS[op]).format(t) for op, t in zip(ops, terms[1:])]
@@ -165,7 +165,10 @@ def _sampler(spec: ArithSpec, level: str) -> Callable[[random.Random], tuple[str
 
         def make(pid: str) -> Problem:
             return Problem(
-                id=pid, prompt=prompt, answer=str(result), answer_type="numeric",
+                id=pid,
+                prompt=prompt,
+                answer=str(result),
+                answer_type="numeric",
                 solution="\n".join([*steps, f"Answer: {result}"]),
                 metadata={"level": level, "terms": n, "expression": expression, "word_problem": wordy},
             )

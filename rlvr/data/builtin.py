@@ -91,8 +91,7 @@ def _integer(row: dict[str, Any], cfg: DatasetConfig) -> Problem:
 def _scibench(row: dict[str, Any], cfg: DatasetConfig) -> Problem:
     power, rest = split_power_of_ten(row.get("unit") or "")
     unit = plain_unit(rest)
-    return _problem(row, answer=fold_power(row["answer"], power), unit=unit,
-                    answer_type="quantity" if unit else "numeric", rel_tol=0.05)
+    return _problem(row, answer=fold_power(row["answer"], power), unit=unit, answer_type="quantity" if unit else "numeric", rel_tol=0.05)
 
 
 def _theoremqa(row: dict[str, Any], cfg: DatasetConfig) -> Problem:
@@ -170,8 +169,14 @@ SHIPPED = [
     Shipped("scibench-physics", {"test": "scibench.jsonl"}, "SciBench physics textbook problems (5% tolerance)", _scibench, keep=_is_physics),
     Shipped("theoremqa-physics", {"test": "theoremqa_physics.jsonl"}, "TheoremQA physics (4% tolerance)", _theoremqa),
     Shipped("jeebench-physics", {"test": "jeebench_physics.jsonl"}, "JEE Advanced physics: numeric and multiple-choice", _jeebench),
-    Shipped("abench-physics", {"test": "abench_physics.jsonl"}, "ABench physics, zh and en (1% tolerance)", _abench,
-            keep=_abench_language, options=("language",)),
+    Shipped(
+        "abench-physics",
+        {"test": "abench_physics.jsonl"},
+        "ABench physics, zh and en (1% tolerance)",
+        _abench,
+        keep=_abench_language,
+        options=("language",),
+    ),
     Shipped("champ", {"test": "champ.jsonl"}, "CHAMP competition math (free-text keys)", _auto),
 ]
 

@@ -33,7 +33,9 @@ def _check_sig_figs(value: int) -> None:
 
 @dataclass
 class DatasetConfig:
-    name: str = field("arith", choices=DATASETS, help="registered dataset name (see `rlvr data list`), or jsonl/csv/parquet/hf for a file of your own")
+    name: str = field(
+        "arith", choices=DATASETS, help="registered dataset name (see `rlvr data list`), or jsonl/csv/parquet/hf for a file of your own"
+    )
     split: str = field("train", help="split to load (built-ins: see `rlvr data list`; hf: any split name of the dataset)")
     path: str | None = field(None, help="file (jsonl/csv/parquet), or a local dir / hub id (hf); required by the generic loaders")
     question_field: str = field("question", help="row field holding the question text")
@@ -52,7 +54,8 @@ class DatasetConfig:
     rel_tol: float | None = field(None, ge=0, help="force this relative tolerance on every row (null: the dataset's own)")
     abs_tol: float | None = field(None, ge=0, help="force this absolute tolerance on every row (null: the dataset's own)")
     sig_figs: int | None = field(
-        None, check=_check_sig_figs,
+        None,
+        check=_check_sig_figs,
         help="compare answers at this many significant figures on rows that set none themselves, instead of a tolerance "
         "(physics grading; a row's own sig_figs wins)",
     )
@@ -66,14 +69,18 @@ class DatasetConfig:
     max_row_bytes: int = field(
         1 << 20, ge=1, help="a row (JSONL line, CSV record) longer than this is a bad row naming file:line, not a giant prompt deep in training"
     )
-    on_bad_row: Literal["error", "skip"] = field("error", help="error: stop at the first bad row (naming file:line); skip: drop it and warn with a count")
+    on_bad_row: Literal["error", "skip"] = field(
+        "error", help="error: stop at the first bad row (naming file:line); skip: drop it and warn with a count"
+    )
     max_prompt_tokens: int | None = field(
         None, ge=1, help="longest prompt in tokens, rendered with its template (null: what fits, the generator's context minus max_tokens)"
     )
     on_overlong: Literal["error", "skip", "truncate_left"] = field(
         "error", help="a longer prompt: error (naming the row and the limit), skip it (reporting the count), or keep its last tokens"
     )
-    options: dict[str, Any] = field(default_factory=dict, help="dataset-specific knobs, e.g. {level: hard} for arith, {language: en} for abench-physics")
+    options: dict[str, Any] = field(
+        default_factory=dict, help="dataset-specific knobs, e.g. {level: hard} for arith, {language: en} for abench-physics"
+    )
 
     def validate(self) -> None:
         if self.name in FILE_FORMATS and not self.path:

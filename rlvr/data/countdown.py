@@ -78,7 +78,9 @@ def _sampler(o: CountdownOptions) -> Callable[[random.Random], tuple[str, Callab
             return Problem(
                 id=pid,
                 prompt=f"Using the numbers {shown}, make {target}. Use + - * / and each number at most once.",
-                answer=str(target), answer_type="countdown", numbers=tuple(numbers),
+                answer=str(target),
+                answer_type="countdown",
+                numbers=tuple(numbers),
                 solution="\n".join([*steps, f"Answer: {expression}"]),
                 metadata={"target": target},
             )

@@ -92,4 +92,3 @@ def step_indices(num_items: int, batch_size: int, step: int, seed: int) -> list[
     random.Random(seed * 1_000_003 + epoch).shuffle(order)
     start = offset * batch_size
     return [order[(start + i) % num_items] for i in range(batch_size)]
-

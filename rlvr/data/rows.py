@@ -123,8 +123,18 @@ def mapped_problem(row: dict[str, Any], cfg: DatasetConfig, where: str) -> Probl
     used = {cfg.question_field, cfg.answer_field, cfg.solution_field, cfg.id_field, cfg.unit_field, cfg.sig_figs_field}
     metadata = {k: v for k, v in row.items() if k not in used}
     assert answer is not None  # required=True raised otherwise
-    return Problem(id=rid, prompt=question, answer=answer, answer_type=cfg.answer_type, unit=unit,
-                   rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol, solution=solution, metadata=metadata, sig_figs=sig_figs)
+    return Problem(
+        id=rid,
+        prompt=question,
+        answer=answer,
+        answer_type=cfg.answer_type,
+        unit=unit,
+        rel_tol=cfg.rel_tol,
+        abs_tol=cfg.abs_tol,
+        solution=solution,
+        metadata=metadata,
+        sig_figs=sig_figs,
+    )
 
 
 def _sig_figs(row: dict[str, Any], key: str | None) -> int | None:

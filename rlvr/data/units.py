@@ -83,7 +83,7 @@ def split_power_of_ten(unit: str) -> tuple[int, str]:
     m = _POWER_RE.match(s)
     if not m:
         return 0, unit
-    return int(m.group(1).replace(" ", "")), s[m.end():]
+    return int(m.group(1).replace(" ", "")), s[m.end() :]
 
 
 def fold_power(answer: str, power: int) -> str:

@@ -30,9 +30,7 @@ def _resample_weights(m: int, n_resamples: int, seed: int) -> np.ndarray:
     return np.bincount((draws + offsets).ravel(), minlength=n_resamples * m).reshape(n_resamples, m)
 
 
-def bootstrap_ci(
-    values: ArrayLike, *, n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE, seed: int = 0
-) -> np.ndarray:
+def bootstrap_ci(values: ArrayLike, *, n_resamples: int = N_RESAMPLES, confidence: float = CONFIDENCE, seed: int = 0) -> np.ndarray:
     """Percentile bootstrap interval for the mean over problems of per-problem values.
 
     ``values`` has shape ``(m,)`` or ``(m, d)``: ``m`` problems, optionally ``d`` statistics
@@ -78,9 +76,7 @@ def paired_bootstrap_diff(
     b = np.asarray(before, dtype=np.float64)
     a = np.asarray(after, dtype=np.float64)
     if b.shape != a.shape or b.ndim != 1:
-        raise ValueError(
-            f"paired_bootstrap_diff needs two 1-D arrays over the same problems, got {b.shape} and {a.shape}"
-        )
+        raise ValueError(f"paired_bootstrap_diff needs two 1-D arrays over the same problems, got {b.shape} and {a.shape}")
     diff = a - b
     lo, hi = bootstrap_ci(diff, n_resamples=n_resamples, confidence=confidence, seed=seed)
     return PairedDiff(float(diff.mean()), float(lo), float(hi))

@@ -52,8 +52,7 @@ def _dataset_section(dataset: str, results: Results) -> list[str]:
     by_model = {m: datasets[dataset] for m, datasets in results.items() if dataset in datasets}
     lines = [f"## {dataset}", "", "Percent, with 95% bootstrap intervals over problems.", ""]
     lines += _table(
-        ["model", "problems", "n", "avg@n", "greedy", "no answer", "mean length (tokens)",
-         "length correct / incorrect"],
+        ["model", "problems", "n", "avg@n", "greedy", "no answer", "mean length (tokens)", "length correct / incorrect"],
         ([_model_name(m), str(r.problems), str(r.n), *_summary_cells(r)] for m, r in by_model.items()),
     )
     ks = sorted({k for r in by_model.values() for k in r.pass_at_k})
@@ -119,9 +118,10 @@ def plot_passk(results: Results, path: str | Path) -> None:
             if r is None:
                 continue
             ks = list(r.pass_at_k)
-            line, = ax.plot(ks, [r.pass_at_k[k].value for k in ks], marker="o", label=_model_name(model))
-            ax.fill_between(ks, [r.pass_at_k[k].ci95[0] for k in ks], [r.pass_at_k[k].ci95[1] for k in ks],
-                            color=line.get_color(), alpha=0.2, linewidth=0)
+            (line,) = ax.plot(ks, [r.pass_at_k[k].value for k in ks], marker="o", label=_model_name(model))
+            ax.fill_between(
+                ks, [r.pass_at_k[k].ci95[0] for k in ks], [r.pass_at_k[k].ci95[1] for k in ks], color=line.get_color(), alpha=0.2, linewidth=0
+            )
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted({k for by in results.values() if dataset in by for k in by[dataset].pass_at_k}))
         ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -132,7 +132,7 @@ def plot_passk(results: Results, path: str | Path) -> None:
         ax.set_title(dataset)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    for ax in list(axes.flat)[len(datasets):]:
+    for ax in list(axes.flat)[len(datasets) :]:
         ax.set_visible(False)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))

@@ -124,12 +124,8 @@ def default_ks(n: int) -> list[int]:
 class EvalConfig:
     """``rlvr eval``: pass@k / maj@k / greedy accuracy of one or more models, with 95% intervals."""
 
-    models: list[str] = field(
-        default_factory=list, help="models (dir, built-in name or hub id), each optionally LABEL=PATH (--model, repeatable)"
-    )
-    datasets: list[str] = field(
-        default_factory=list, help="dataset labels: registered dataset names or keys of `data` (--datasets a,b)"
-    )
+    models: list[str] = field(default_factory=list, help="models (dir, built-in name or hub id), each optionally LABEL=PATH (--model, repeatable)")
+    datasets: list[str] = field(default_factory=list, help="dataset labels: registered dataset names or keys of `data` (--datasets a,b)")
     data: dict[str, Any] = field(
         default_factory=dict,
         help="DatasetConfig keys per label, e.g. {arith: {split: test, options: {level: hard}}}; `name` lets a label differ from its dataset",
@@ -149,7 +145,9 @@ class EvalConfig:
     output_dir: str = field("runs/eval", help="results.json, samples.jsonl, greedy.jsonl, report.md, passk.png (--output)")
     resume: bool = field(True, help="continue from the samples already in output_dir (false: refuse a directory that has some)")
     prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; the verifier scores one chunk while the next generates")
-    verifier: VerifierConfig = field(default_factory=lambda: VerifierConfig(workers=2), help="the verifier pool that scores samples and compares maj@k answers")
+    verifier: VerifierConfig = field(
+        default_factory=lambda: VerifierConfig(workers=2), help="the verifier pool that scores samples and compares maj@k answers"
+    )
     n_resamples: int = field(N_RESAMPLES, ge=1, help="bootstrap resamples for the 95% intervals")
     generator: EvalGeneratorConfig = section(EvalGeneratorConfig, "generation engine")
     progress: bool = field(True, help="show a progress bar")
@@ -159,10 +157,7 @@ class EvalConfig:
             if k < 1:
                 raise ValueError(f"k: every k must be at least 1, got {k} (--k)")
             if k > self.sampling.n:
-                raise ValueError(
-                    f"k: pass@{k} needs at least {k} samples per problem but sampling.n is {self.sampling.n} "
-                    f"(lower --k or raise --n)"
-                )
+                raise ValueError(f"k: pass@{k} needs at least {k} samples per problem but sampling.n is {self.sampling.n} (lower --k or raise --n)")
         for what, labels in (("models", [label for label, _ in self.model_specs()]), ("datasets", self.datasets)):
             repeated = sorted({x for x in labels if labels.count(x) > 1})
             if repeated:
@@ -265,8 +260,9 @@ class AnswerEquivalence:
         """Index of the first representative ``answer`` equals (see :data:`rlvr.eval.passk.Match`):
         the comparisons stage 1 cannot settle go to the pool's workers together, in one batch."""
         first = [
-            self._prepare(VerifyRequest(response=self.template.final(answer), answer=rep, marker=self.template.answer_marker,
-                                        fallback=False, **self.kwargs))
+            self._prepare(
+                VerifyRequest(response=self.template.final(answer), answer=rep, marker=self.template.answer_marker, fallback=False, **self.kwargs)
+            )
             for rep in representatives
         ]
         for i, verdict in enumerate(first):  # a match settled in stage 1 before any undecided pair needs no worker
@@ -286,9 +282,17 @@ def _sample(problem: Problem, index: int, completion: Completion, verdict: Verdi
         return None if meta.get(key) is None else str(meta[key])
 
     return EvalSample(
-        dataset=dataset, problem_id=problem.id, sample=index, completion=completion.text, extracted=verdict.extracted,
-        correct=verdict.correct, cluster=None, length=len(completion.token_ids), model=model,
-        subject=text("subject"), level=text("level"),
+        dataset=dataset,
+        problem_id=problem.id,
+        sample=index,
+        completion=completion.text,
+        extracted=verdict.extracted,
+        correct=verdict.correct,
+        cluster=None,
+        length=len(completion.token_ids),
+        model=model,
+        subject=text("subject"),
+        level=text("level"),
     )
 
 
@@ -343,8 +347,9 @@ def greedy_sampling(sampling: SamplingConfig) -> SamplingConfig:
     return dataclasses.replace(GREEDY, max_tokens=sampling.max_tokens, stop=sampling.stop)
 
 
-def eval_chunks(problems: list[Problem], prompt_ids: list[list[int]], template: Any, run: EvalPass, *, dataset: str,
-                prompts_per_chunk: int) -> list[Chunk]:
+def eval_chunks(
+    problems: list[Problem], prompt_ids: list[list[int]], template: Any, run: EvalPass, *, dataset: str, prompts_per_chunk: int
+) -> list[Chunk]:
     """The chunks of one pass over one dataset, tagged ``(dataset, pass name)``."""
     return split_chunks(problems, prompt_ids, template, run.sampling, run.seed, prompts_per_chunk, tag=(dataset, run.name))
 
@@ -391,8 +396,7 @@ def evaluate(
     problem and sample order, nothing written: the in-memory evaluation of a trainer. From them
     come :func:`problem_accuracy` (per-problem lists for a paired bootstrap) and
     :func:`rlvr.eval.summary.summarise` (pass@k, maj@k, avg@n, greedy)."""
-    chunks = [c for run in passes for c in eval_chunks(problems, prompt_ids, template, run, dataset=dataset,
-                                                        prompts_per_chunk=prompts_per_chunk)]
+    chunks = [c for run in passes for c in eval_chunks(problems, prompt_ids, template, run, dataset=dataset, prompts_per_chunk=prompts_per_chunk)]
     out: dict[str, list[EvalSample]] = {run.name: [] for run in passes}
     for chunk, samples in stream_samples(generator, pool, chunks, majority=majority):
         out[chunk.tag[1]] += samples
@@ -447,10 +451,7 @@ PASS_FILES = {"greedy": GREEDY_FILE, "sampled": SAMPLES_FILE}
 def _meta(cfg: EvalConfig, tasks: list[EvalTask]) -> dict[str, Any]:
     """What two runs into one directory must agree on for their samples to belong together."""
     sampling = {k: v for k, v in dataclasses.asdict(cfg.sampling).items() if k != "n"}
-    datasets = {
-        t.label: {"data": {k: v for k, v in dataclasses.asdict(t.data).items() if k != "limit"}, "template": t.template_name}
-        for t in tasks
-    }
+    datasets = {t.label: {"data": {k: v for k, v in dataclasses.asdict(t.data).items() if k != "limit"}, "template": t.template_name} for t in tasks}
     return {"sampling": sampling, "seed": cfg.seed, "majority": cfg.maj, "datasets": datasets}
 
 
@@ -476,8 +477,7 @@ def _check_meta(out: Path, meta: dict[str, Any], has_samples: bool) -> dict[str,
             if before is not None and before != spec:
                 changed = sorted(k for k in spec if before.get(k) != spec[k])
                 raise RlvrError(
-                    f"{out} holds samples of dataset '{label}' with a different {' and '.join(changed)}; "
-                    f"use another --output or another label for it"
+                    f"{out} holds samples of dataset '{label}' with a different {' and '.join(changed)}; use another --output or another label for it"
                 )
     return {**meta, "datasets": {**old.get("datasets", {}), **meta["datasets"]}}
 
@@ -529,7 +529,12 @@ class EvalRunner:
                 self.tasks[i] = dataclasses.replace(t, problems=problems)
             loaded.append((label, resolved, tokenizer))
         return [
-            _Model(label, resolved, tokenizer, {t.label: encode_prompts(t.problems, t.template, tokenizer, keep_last[label, t.label]) for t in self.tasks})
+            _Model(
+                label,
+                resolved,
+                tokenizer,
+                {t.label: encode_prompts(t.problems, t.template, tokenizer, keep_last[label, t.label]) for t in self.tasks},
+            )
             for label, resolved, tokenizer in loaded
         ]
 
@@ -578,13 +583,11 @@ class EvalRunner:
             chunk
             for t in self.tasks
             for run in self.passes
-            for chunk in eval_chunks(t.problems, model.prompt_ids[t.label], t.template, run, dataset=t.label,
-                                     prompts_per_chunk=self.cfg.prompts_per_chunk)
+            for chunk in eval_chunks(
+                t.problems, model.prompt_ids[t.label], t.template, run, dataset=t.label, prompts_per_chunk=self.cfg.prompts_per_chunk
+            )
         )
-        return [
-            c for c in chunks
-            if any(written[PASS_FILES[c.tag[1]]].missing(model.label, c.tag[0], p.id, c.sampling.n) for p in c.problems)
-        ]
+        return [c for c in chunks if any(written[PASS_FILES[c.tag[1]]].missing(model.label, c.tag[0], p.id, c.sampling.n) for p in c.problems)]
 
     def _evaluate_model(self, model: _Model, pool: VerifierPool, written: dict[str, _Written]) -> None:
         from tqdm.auto import tqdm
@@ -597,8 +600,14 @@ class EvalRunner:
         generator = build_generator(self.cfg.generator, model.path, model.tokenizer)
         bar = tqdm(total=len(pending), desc=f"eval {model.label}", unit="chunk", disable=not self.cfg.progress, dynamic_ncols=True)
         try:
-            stream = stream_samples(generator, pool, pending, model=model.label, majority=self.cfg.maj,
-                                    written=lambda run, dataset, pid: written[PASS_FILES[run]].get(model.label, dataset, pid))
+            stream = stream_samples(
+                generator,
+                pool,
+                pending,
+                model=model.label,
+                majority=self.cfg.maj,
+                written=lambda run, dataset, pid: written[PASS_FILES[run]].get(model.label, dataset, pid),
+            )
             for chunk, samples in stream:
                 written[PASS_FILES[chunk.tag[1]]].add(samples)
                 bar.set_postfix_str(" ".join(chunk.tag))
@@ -612,8 +621,9 @@ def run_eval(cfg: EvalConfig) -> Results:
     """Run the eval of ``cfg``, write its output files and print a summary table."""
     results = EvalRunner(cfg).run()
     print(format_table(results, cfg.ks))
-    print(f"rlvr eval: wrote results.json, report.md, passk.png, {SAMPLES_FILE}"
-          + (f", {GREEDY_FILE}" if cfg.greedy else "") + f" to {cfg.output_dir}")
+    print(
+        f"rlvr eval: wrote results.json, report.md, passk.png, {SAMPLES_FILE}" + (f", {GREEDY_FILE}" if cfg.greedy else "") + f" to {cfg.output_dir}"
+    )
     return results
 
 
@@ -624,13 +634,19 @@ def format_table(results: Results, ks: Sequence[int]) -> str:
     rows = [header]
     for model, datasets in results.items():
         for dataset, r in datasets.items():
-            rows.append([
-                model or "model", dataset, str(r.problems), str(r.n),
-                "-" if r.greedy is None else f"{100 * r.greedy.value:.1f}",
-                f"{100 * r.avg_at_n.value:.1f}", f"{100 * r.pass_at_k[k].value:.1f}",
-                f"{100 * r.maj_at_k[k].value:.1f}" if k in r.maj_at_k else "-",
-                f"{100 * r.no_answer_rate.value:.1f}",
-            ])
+            rows.append(
+                [
+                    model or "model",
+                    dataset,
+                    str(r.problems),
+                    str(r.n),
+                    "-" if r.greedy is None else f"{100 * r.greedy.value:.1f}",
+                    f"{100 * r.avg_at_n.value:.1f}",
+                    f"{100 * r.pass_at_k[k].value:.1f}",
+                    f"{100 * r.maj_at_k[k].value:.1f}" if k in r.maj_at_k else "-",
+                    f"{100 * r.no_answer_rate.value:.1f}",
+                ]
+            )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 

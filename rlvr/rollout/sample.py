@@ -56,8 +56,9 @@ def template_sampling(sampling: SamplingConfig, template) -> SamplingConfig:
     return sampling if sampling.stop is not None else dataclasses.replace(sampling, stop=list(template.stop))
 
 
-def fit_prompts(problems: list[Problem], template, tokenizer, data: DatasetConfig, key: str, max_tokens: int,
-                generator: GeneratorConfig, model_path: str) -> tuple[list[Problem], int | None]:
+def fit_prompts(
+    problems: list[Problem], template, tokenizer, data: DatasetConfig, key: str, max_tokens: int, generator: GeneratorConfig, model_path: str
+) -> tuple[list[Problem], int | None]:
     """Apply ``data.on_overlong`` to prompts longer than ``data.max_prompt_tokens`` (default: what
     fits the generator's context, ``generator.max_model_len`` capped by the model's position limit
     as vLLM caps it, minus ``max_tokens``). Checked when the data loads, before any engine starts:
@@ -77,8 +78,10 @@ def fit_prompts(problems: list[Problem], template, tokenizer, data: DatasetConfi
     limit = fits
     if data.max_prompt_tokens is not None:
         if fits is not None and data.max_prompt_tokens > fits:
-            raise ConfigError(f"{key}.max_prompt_tokens: {data.max_prompt_tokens} prompt tokens plus max_tokens {max_tokens} "
-                              f"exceed the {context}-token context ({why}); at most {fits} fit")
+            raise ConfigError(
+                f"{key}.max_prompt_tokens: {data.max_prompt_tokens} prompt tokens plus max_tokens {max_tokens} "
+                f"exceed the {context}-token context ({why}); at most {fits} fit"
+            )
         limit = data.max_prompt_tokens
     if limit is None or not problems:
         return problems, None
@@ -90,9 +93,11 @@ def fit_prompts(problems: list[Problem], template, tokenizer, data: DatasetConfi
     bound = f"{key}.max_prompt_tokens" if data.max_prompt_tokens is not None else f"context {context} ({why}) - max_tokens {max_tokens}"
     if data.on_overlong == "error":
         first = problems[over[0]]
-        raise ConfigError(f"{key}: {source} problem {first.id}: the prompt with template '{template.name}' has {lengths[over[0]]} tokens, "
-                          f"more than the {limit} allowed ({bound}); {len(over)} of {len(problems)} prompts are this long. "
-                          f"Set {key}.on_overlong=skip or truncate_left, or give more room")
+        raise ConfigError(
+            f"{key}: {source} problem {first.id}: the prompt with template '{template.name}' has {lengths[over[0]]} tokens, "
+            f"more than the {limit} allowed ({bound}); {len(over)} of {len(problems)} prompts are this long. "
+            f"Set {key}.on_overlong=skip or truncate_left, or give more room"
+        )
     if data.on_overlong == "skip":
         dropped = set(over)
         kept = [p for i, p in enumerate(problems) if i not in dropped]
@@ -127,14 +132,14 @@ class Chunk:
     tag: Any = None  # what the caller needs to file the results (an eval: dataset and pass)
 
 
-def split_chunks(problems: list[Problem], prompt_ids: list[list[int]], template, sampling: SamplingConfig, seed: int,
-                 prompts_per_chunk: int = 64, tag: Any = None) -> list[Chunk]:
+def split_chunks(
+    problems: list[Problem], prompt_ids: list[list[int]], template, sampling: SamplingConfig, seed: int, prompts_per_chunk: int = 64, tag: Any = None
+) -> list[Chunk]:
     """``problems`` cut into consecutive chunks of ``prompts_per_chunk``, each seeded ``seed + its
     first position``, sampled with the template's stop strings unless ``sampling.stop`` is set."""
     sampling = template_sampling(sampling, template)
     return [
-        Chunk(problems[start : start + prompts_per_chunk], prompt_ids[start : start + prompts_per_chunk], template, sampling,
-              seed + start, tag)
+        Chunk(problems[start : start + prompts_per_chunk], prompt_ids[start : start + prompts_per_chunk], template, sampling, seed + start, tag)
         for start in range(0, len(problems), prompts_per_chunk)
     ]
 

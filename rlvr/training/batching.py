@@ -34,8 +34,9 @@ from torch import Tensor
 T = TypeVar("T")
 
 
-def plan_micro_batches(lengths: Sequence[int], micro_batch_size: int, max_tokens: int = 0, packing: bool = False,
-                       items: Sequence[T] | None = None) -> list[list[T]]:
+def plan_micro_batches(
+    lengths: Sequence[int], micro_batch_size: int, max_tokens: int = 0, packing: bool = False, items: Sequence[T] | None = None
+) -> list[list[T]]:
     """``items`` (default: the indices ``0..len(lengths)-1``), whose token counts are ``lengths``,
     grouped into micro-batches.
 
@@ -69,8 +70,15 @@ def plan_micro_batches(lengths: Sequence[int], micro_batch_size: int, max_tokens
     return [[items[i] for i in g] for g in groups]
 
 
-def plan_ranks(rows_per_rank: Sequence[Sequence[int]], lengths: Sequence[int], rank: int, micro_batch_size: int,
-               max_tokens: int = 0, packing: bool = False, filler: Sequence[int] = (0,)) -> tuple[list[list[int]], list[bool]]:
+def plan_ranks(
+    rows_per_rank: Sequence[Sequence[int]],
+    lengths: Sequence[int],
+    rank: int,
+    micro_batch_size: int,
+    max_tokens: int = 0,
+    packing: bool = False,
+    filler: Sequence[int] = (0,),
+) -> tuple[list[list[int]], list[bool]]:
     """Rank ``rank``'s micro-batches of its ``rows_per_rank[rank]`` (``lengths[row]`` tokens each),
     padded to the most any rank has with ``filler`` micro-batches, and which of them are live.
 
@@ -120,8 +128,16 @@ class Layout:
 
     def to(self, device) -> Layout:
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return Layout(move(self.input_ids), move(self.attention_mask), move(self.position_ids), move(self.src),
-                      self.dst_rows, self.dst_cols, self.shape, self.real_tokens)
+        return Layout(
+            move(self.input_ids),
+            move(self.attention_mask),
+            move(self.position_ids),
+            move(self.src),
+            self.dst_rows,
+            self.dst_cols,
+            self.shape,
+            self.real_tokens,
+        )
 
 
 def layout(input_ids: Tensor, attention_mask: Tensor, scored: Tensor | None = None, packed: bool = False) -> Layout:

@@ -172,8 +172,7 @@ class CheckpointManager:
             return
         problem = verify(newest)
         if problem is not None:
-            self._report(f"checkpoint {newest} failed verification right after it was written ({problem}); "
-                         "keeping every older checkpoint")
+            self._report(f"checkpoint {newest} failed verification right after it was written ({problem}); keeping every older checkpoint")
             return
         for old in [p for p in self.list()[: -self.keep] if p != newest]:
             shutil.rmtree(_set_aside(old), ignore_errors=True)

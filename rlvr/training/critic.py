@@ -19,8 +19,9 @@ from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
 class Critic:
     """A value model on its own learner (same backend and micro-batches as the policy's)."""
 
-    def __init__(self, cfg: CriticConfig, policy_path: str, learner_cfg: LearnerConfig, optim: OptimConfig, total_steps: int,
-                 resume_from: Path | None = None):
+    def __init__(
+        self, cfg: CriticConfig, policy_path: str, learner_cfg: LearnerConfig, optim: OptimConfig, total_steps: int, resume_from: Path | None = None
+    ):
         from transformers import AutoModelForTokenClassification
 
         # A checkpoint holds the trained critic, value head included (a fresh head would make

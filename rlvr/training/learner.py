@@ -91,19 +91,32 @@ class LearnerConfig:
     zero_stage: int = field(1, ge=0, le=3, help="DeepSpeed ZeRO stage 0-3 (ignored by the torch backend)")
     micro_batch_size: int = field(16, ge=1, help="sequences per forward/backward pass (when max_tokens_per_micro_batch is 0)")
     max_tokens_per_micro_batch: int = field(
-        0, ge=0, help="token budget per forward/backward pass: sequences are grouped by length so each micro-batch holds at most "
-                      "this many tokens, padding included (0: micro_batch_size sequences each, in order)")
-    packing: bool = field(False, help="concatenate sequences into rows of max_tokens_per_micro_batch tokens (position ids restart "
-                                      "per sequence, attention stays within each): no compute on padding")
+        0,
+        ge=0,
+        help="token budget per forward/backward pass: sequences are grouped by length so each micro-batch holds at most "
+        "this many tokens, padding included (0: micro_batch_size sequences each, in order)",
+    )
+    packing: bool = field(
+        False,
+        help="concatenate sequences into rows of max_tokens_per_micro_batch tokens (position ids restart "
+        "per sequence, attention stays within each): no compute on padding",
+    )
     logprob_chunk_tokens: int = field(1024, ge=1, help="tokens whose [tokens x vocab] logits exist at once when computing logprobs")
-    entropy_tokens: int = field(256, ge=1, help="tokens per micro-batch whose entropy is computed (a systematic sample, "
-                                                "reweighted; all of them when fewer): the entropy metric and bonus")
+    entropy_tokens: int = field(
+        256,
+        ge=1,
+        help="tokens per micro-batch whose entropy is computed (a systematic sample, "
+        "reweighted; all of them when fewer): the entropy metric and bonus",
+    )
     dtype: Literal["float32", "bfloat16"] = field("float32", help="training dtype (CPUs without bf16 units: float32)")
     gradient_checkpointing: bool = field(False, help="recompute activations in backward to save memory")
     lora: LoraConfig = field(default_factory=LoraConfig, help="LoRA adapters (optional)")
     max_nonfinite_steps: int = field(
-        3, ge=1, help="optimizer steps in a row that may be skipped for a non-finite loss or gradient norm before the run stops "
-                "(a skipped step leaves the weights as they were; 1 stops at the first)")
+        3,
+        ge=1,
+        help="optimizer steps in a row that may be skipped for a non-finite loss or gradient norm before the run stops "
+        "(a skipped step leaves the weights as they were; 1 stops at the first)",
+    )
 
     def validate(self) -> None:
         if self.lora.rank > 0 and self.backend == "deepspeed" and self.zero_stage == 3:
@@ -227,8 +240,11 @@ class Learner:
         if optim.lr > _LR_WARN and self.rank == 0:
             # Nothing non-finite happens, so the guard in step() stays silent, but AdamW moves every
             # weight by about lr per step: a trained model is destroyed in one step.
-            print(f"rlvr: warning: optim.lr={optim.lr:g} is far above the learning rates AdamW trains with (1e-6 to 1e-2): "
-                  "every weight moves by about lr each step, which wipes out a trained model in one step", file=sys.stderr)
+            print(
+                f"rlvr: warning: optim.lr={optim.lr:g} is far above the learning rates AdamW trains with (1e-6 to 1e-2): "
+                "every weight moves by about lr each step, which wipes out a trained model in one step",
+                file=sys.stderr,
+            )
 
     @property
     def is_main(self) -> bool:
@@ -244,8 +260,16 @@ class Learner:
         scored positions of ``lay`` (see :func:`token_logprobs`)."""
         # ZeRO-3 gathers the output projection only inside its module's forward: use the logits path.
         from_hidden = not (self.engine is not None and self.cfg.zero_stage == 3)
-        return token_logprobs(self.forward, self.model, lay.to(self.device), temperature, chunk_rows=self.cfg.logprob_chunk_tokens,
-                              entropy_tokens=self.cfg.entropy_tokens if entropy else 0, entropy_grad=entropy_grad, from_hidden=from_hidden)
+        return token_logprobs(
+            self.forward,
+            self.model,
+            lay.to(self.device),
+            temperature,
+            chunk_rows=self.cfg.logprob_chunk_tokens,
+            entropy_tokens=self.cfg.entropy_tokens if entropy else 0,
+            entropy_grad=entropy_grad,
+            from_hidden=from_hidden,
+        )
 
     def backward(self, loss, last: bool) -> None:
         """Accumulate the gradient of ``loss`` (already globally normalised; summed over micro-batches).
@@ -315,9 +339,11 @@ class Learner:
         self._nonfinite_in_a_row += 1
         what = f"non-finite {quantity}" + (f" (gradient norm {grad_norm})" if quantity == "loss" else f" ({grad_norm})")
         if self._nonfinite_in_a_row >= self.cfg.max_nonfinite_steps:
-            raise NonFiniteError(f"{what} at optimizer step {self.step_count}, {self._nonfinite_in_a_row} step(s) in a row "
-                                 f"(learner.max_nonfinite_steps={self.cfg.max_nonfinite_steps}); the weights are those of the last "
-                                 "good step: lower optim.lr or check the data, then resume from a checkpoint")
+            raise NonFiniteError(
+                f"{what} at optimizer step {self.step_count}, {self._nonfinite_in_a_row} step(s) in a row "
+                f"(learner.max_nonfinite_steps={self.cfg.max_nonfinite_steps}); the weights are those of the last "
+                "good step: lower optim.lr or check the data, then resume from a checkpoint"
+            )
         if self.is_main:
             print(f"rlvr: warning: {what} at optimizer step {self.step_count}: update skipped", file=sys.stderr)
 
@@ -331,8 +357,11 @@ class Learner:
         mine = bool(finite) and not bool(torch.stack(finite).all())  # one device sync, not one per tensor
         if any_rank(mine, self.world_size):
             first = next((name for (name, _), ok in zip(named, finite) if not ok), None) if mine else None
-            raise NonFiniteError(f"non-finite weights after optimizer step {self.step_count}" + (f" (first: {first})" if first else "")
-                                 + ": lower optim.lr or check the data, then resume from a checkpoint")
+            raise NonFiniteError(
+                f"non-finite weights after optimizer step {self.step_count}"
+                + (f" (first: {first})" if first else "")
+                + ": lower optim.lr or check the data, then resume from a checkpoint"
+            )
 
     # ------------------------------------------------------------------ weights and checkpoints
 
@@ -421,9 +450,7 @@ def _apply_lora(model, cfg: LoraConfig):
         from peft import get_peft_model
     except ImportError:
         raise RlvrError("learner.lora.rank > 0 needs peft: pip install 'rlvr[lora]'") from None
-    peft_cfg = PeftLoraConfig(
-        r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.target_modules, task_type="CAUSAL_LM"
-    )
+    peft_cfg = PeftLoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.target_modules, task_type="CAUSAL_LM")
     return get_peft_model(model, peft_cfg)
 
 
@@ -464,8 +491,17 @@ def _output_head(model) -> Any:
     return head
 
 
-def token_logprobs(forward, model, lay: Layout, temperature: float, *, chunk_rows: int = 1024, entropy_tokens: int = 0,
-                   entropy_grad: bool = False, from_hidden: bool = True) -> tuple[Any, Any]:
+def token_logprobs(
+    forward,
+    model,
+    lay: Layout,
+    temperature: float,
+    *,
+    chunk_rows: int = 1024,
+    entropy_tokens: int = 0,
+    entropy_grad: bool = False,
+    from_hidden: bool = True,
+) -> tuple[Any, Any]:
     """``[B, T-1]`` logprobs of ``lay``'s scored positions (zero elsewhere) under ``forward`` (a
     learner's or a plain model), and with ``entropy_tokens`` > 0 the entropy at a sample of them
     (see :func:`~rlvr.algorithms.logprobs.entropy_sample`; zero elsewhere), else None. The entropy
@@ -500,8 +536,11 @@ def token_logprobs(forward, model, lay: Layout, temperature: float, *, chunk_row
         picked, weight = entropy_sample(len(labels), entropy_tokens)
         at = picked.to(labels.device)
         with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
-            ent = (entropy_from_hidden(hidden[at], head.weight, head.bias, temperature, chunk_rows) if head is not None
-                   else entropy_from_logits(logits[at], temperature, chunk_rows))
+            ent = (
+                entropy_from_hidden(hidden[at], head.weight, head.bias, temperature, chunk_rows)
+                if head is not None
+                else entropy_from_logits(logits[at], temperature, chunk_rows)
+            )
         entropy = lay.scatter(ent * weight, picked)
     return lay.scatter(values), entropy
 

@@ -153,8 +153,16 @@ class Progress:
 
         self.name, self.budget, self.start = name, budget, start
         # The time left is ours (tqdm's would assume the steps budget): shown in the postfix.
-        self.bar = tqdm(total=budget.steps, initial=start, desc=self.label(budget.estimate(start, start, 0.0)), disable=not enabled,
-                        dynamic_ncols=True, unit="step", file=file, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+        self.bar = tqdm(
+            total=budget.steps,
+            initial=start,
+            desc=self.label(budget.estimate(start, start, 0.0)),
+            disable=not enabled,
+            dynamic_ncols=True,
+            unit="step",
+            file=file,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
+        )
 
     def advance(self, step: int, postfix: dict[str, str]) -> Estimate:
         from tqdm.auto import tqdm
@@ -248,4 +256,3 @@ def _publish_final(run: Run, stage: Stage) -> None:
         with staged_dir(run.path / "final") as staged:
             shutil.rmtree(staged, ignore_errors=True)
             shutil.copytree(chosen, staged)
-

@@ -16,14 +16,14 @@ from typing import Literal
 
 from rlvr.config import field, section
 from rlvr.data import DatasetConfig
+from rlvr.data.lm import collate_blocks, pack_documents, step_indices
 from rlvr.errors import RlvrError
 from rlvr.io import iter_jsonl_objects
-from rlvr.data.lm import collate_blocks, pack_documents, step_indices
-from rlvr.training.batching import plan_micro_batches
 from rlvr.models.load import build_tiny_model, load_model, load_tokenizer
-from rlvr.prompts import get_template
-from rlvr.training.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
 from rlvr.models.tokenizer import train_tokenizer
+from rlvr.prompts import get_template
+from rlvr.training.batching import plan_micro_batches
+from rlvr.training.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
 
 
 @dataclass
@@ -76,6 +76,7 @@ def iter_documents(cfg: CorpusConfig) -> Iterator[str]:
         if doc:
             yield "".join(doc).rstrip("\n")
 
+
 def run_pretrain(cfg: PretrainConfig) -> Path:
     docs = list(iter_documents(cfg.data))
     if not docs:
@@ -107,6 +108,12 @@ def run_pretrain(cfg: PretrainConfig) -> Path:
 
     task = SupervisedTask("pretrain", len(train), batch, evaluate, plot_keys=["loss", "val_loss", "lr"])
     return train_supervised(
-        task, run_cfg=cfg.run, full_config=cfg, schedule=cfg.schedule, learner_cfg=cfg.learner,
-        optim_cfg=cfg.optim, model_factory=factory, tokenizer=tokenizer,
+        task,
+        run_cfg=cfg.run,
+        full_config=cfg,
+        schedule=cfg.schedule,
+        learner_cfg=cfg.learner,
+        optim_cfg=cfg.optim,
+        model_factory=factory,
+        tokenizer=tokenizer,
     )

@@ -62,23 +62,24 @@ from rlvr.algorithms.config import AlgorithmConfig
 from rlvr.algorithms.losses import LossInput, compute_policy_loss
 from rlvr.algorithms.sampling import dynamic_sampling_mask
 from rlvr.algorithms.value import ValueLossInput, value_loss
-from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
 from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import ConfigError, RlvrError
-from rlvr.rollout.experience import Experience, StepExperience, algorithm_needs, build_experience, make_experience
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
+from rlvr.prompts import get_template
+from rlvr.rollout.experience import Experience, StepExperience, algorithm_needs, build_experience, make_experience
+from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
+from rlvr.rollout.rewards import RewardConfig, assign_rewards
+from rlvr.rollout.sample import ScoredCompletion, encode_prompts, fit_prompts, generate_and_score
 from rlvr.training.batching import layout, plan_ranks
 from rlvr.training.critic import Critic
 from rlvr.training.distributed import RANK_SEED_STRIDE, all_gather, assemble_rows, from_rank0, rank_rows
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner, token_logprobs
-from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
-from rlvr.prompts import get_template
-from rlvr.rollout.rewards import RewardConfig, assign_rewards
-from rlvr.rollout.sample import ScoredCompletion, encode_prompts, fit_prompts, generate_and_score
 from rlvr.training.loop import Run, note, run_stage
 from rlvr.training.run import RunConfig
 from rlvr.verifiers.config import VerifierConfig
+
 
 def _train_data() -> DatasetConfig:
     return DatasetConfig(name="arith", split="train", options={"level": "hard"})
@@ -109,10 +110,12 @@ class RolloutConfig:
         None, help="strings that end a completion, kept in it (null: the template's, e.g. r1-zero's </answer>; []: none); evaluations use them too"
     )
     prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; scoring of one chunk overlaps the next")
-    max_staleness: int = field(0, ge=0, help="asynchronous rollouts: generate the next batch during the update, at most this many policy versions old (0: synchronous)")
+    max_staleness: int = field(
+        0, ge=0, help="asynchronous rollouts: generate the next batch during the update, at most this many policy versions old (0: synchronous)"
+    )
     stale_policy: Literal["drop", "is"] = field(
-        "drop", help="groups older than max_staleness versions: drop them, or train them importance-weighted (needs algorithm.loss.tis_cap)")
-
+        "drop", help="groups older than max_staleness versions: drop them, or train them importance-weighted (needs algorithm.loss.tis_cap)"
+    )
 
 
 @dataclass
@@ -158,15 +161,18 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.generator.name != "remote" and self.generator.max_model_len <= self.rollout.max_tokens:
-            raise ValueError(f"generator.max_model_len ({self.generator.max_model_len}) must exceed rollout.max_tokens "
-                             f"({self.rollout.max_tokens}): the prompt needs room too")
+            raise ValueError(
+                f"generator.max_model_len ({self.generator.max_model_len}) must exceed rollout.max_tokens "
+                f"({self.rollout.max_tokens}): the prompt needs room too"
+            )
         if self.rollout.max_staleness > 0 and self.rollout.stale_policy == "is" and self.algorithm.loss.tis_cap is None:
-            raise ValueError("rollout.stale_policy=is weights stale samples by the truncated importance ratio; "
-                             "set algorithm.loss.tis_cap (e.g. 2)")
+            raise ValueError("rollout.stale_policy=is weights stale samples by the truncated importance ratio; set algorithm.loss.tis_cap (e.g. 2)")
         if self.rollout.prompts_per_step % self.algorithm.mini_batches:
             # Mini-batches hold whole prompt groups (group baselines need every completion of a prompt).
-            raise ValueError(f"algorithm.mini_batches ({self.algorithm.mini_batches}) must divide rollout.prompts_per_step "
-                             f"({self.rollout.prompts_per_step}): each mini-batch takes whole prompt groups")
+            raise ValueError(
+                f"algorithm.mini_batches ({self.algorithm.mini_batches}) must divide rollout.prompts_per_step "
+                f"({self.rollout.prompts_per_step}): each mini-batch takes whole prompt groups"
+            )
         if self.algorithm.critic.path is not None:
             try:
                 resolve_model_path(self.algorithm.critic.path)
@@ -177,8 +183,9 @@ class TrainConfig:
 # ----------------------------------------------------------------------------- trainer
 
 
-def _logprobs(learner_or_model, exp: Experience, temperature: float, want_entropy: bool, device,
-              packed: bool = False, entropy_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _logprobs(
+    learner_or_model, exp: Experience, temperature: float, want_entropy: bool, device, packed: bool = False, entropy_grad: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Logprobs (and sampled entropy) at ``exp``'s response positions, zero elsewhere: nothing reads the others."""
     lay = layout(exp.input_ids, exp.attention_mask, exp.response_mask, packed=packed)
     if isinstance(learner_or_model, Learner):
@@ -199,15 +206,28 @@ def _mean_over_steps(shares: list[dict[str, float]]) -> dict[str, float]:
     """Metrics of one epoch's optimizer steps (each a dict of step-wide means): their mean, or for
     ``_max`` keys their maximum. One step (one mini-batch) gives its metrics unchanged."""
     keys = dict.fromkeys(k for s in shares for k in s)
-    return {k: max(s[k] for s in shares if k in s) if k.endswith("_max") else sum(s[k] for s in shares if k in s) / sum(k in s for s in shares)
-            for k in keys}
+    return {
+        k: max(s[k] for s in shares if k in s) if k.endswith("_max") else sum(s[k] for s in shares if k in s) / sum(k in s for s in shares)
+        for k in keys
+    }
 
 
 def _rollout_metrics(per_rank: list[dict[str, Any]]) -> dict[str, float]:
     """Step metrics from every rank's rollout counts: counts add up, ratios are taken of the
     totals, and wall-clock seconds are the slowest rank's (ranks generate in parallel)."""
-    total = {k: sum(s[k] for s in per_rank) for k in ("groups_sampled", "groups_zero_variance", "gen_tokens", "samples", "correct",
-                                                      "no_answer", "first_groups", "first_groups_any_correct")}
+    total = {
+        k: sum(s[k] for s in per_rank)
+        for k in (
+            "groups_sampled",
+            "groups_zero_variance",
+            "gen_tokens",
+            "samples",
+            "correct",
+            "no_answer",
+            "first_groups",
+            "first_groups_any_correct",
+        )
+    }
     ids = [pid for s in per_rank for pid in s["problem_ids"]]
     gen_seconds = max(s["gen_seconds"] for s in per_rank)
     return {
@@ -259,8 +279,14 @@ class Trainer:
     def _build(self, cfg: TrainConfig) -> None:
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
-        fit = functools.partial(fit_prompts, template=self.template, tokenizer=self.tokenizer, max_tokens=cfg.rollout.max_tokens,
-                                generator=cfg.generator, model_path=cfg.model.path)
+        fit = functools.partial(
+            fit_prompts,
+            template=self.template,
+            tokenizer=self.tokenizer,
+            max_tokens=cfg.rollout.max_tokens,
+            generator=cfg.generator,
+            model_path=cfg.model.path,
+        )
         self.train_problems, self.keep_last = fit(load_problems(cfg.data), data=cfg.data, key="data")
         evaluating = cfg.eval.before_after or cfg.eval.every
         self.eval_problems, self.eval_keep_last = (
@@ -275,11 +301,15 @@ class Trainer:
         self.learner = build_learner(load_model(learner_path, cfg.model.dtype), cfg.learner, cfg.optim, cfg.optimizer_steps)
         self.rank, self.world_size = self.learner.rank, self.learner.world_size
         if cfg.rollout.prompts_per_step % self.world_size:
-            raise ConfigError(f"rollout.prompts_per_step: {cfg.rollout.prompts_per_step} prompts cannot be split evenly over "
-                              f"{self.world_size} ranks; use a multiple of the world size")
+            raise ConfigError(
+                f"rollout.prompts_per_step: {cfg.rollout.prompts_per_step} prompts cannot be split evenly over "
+                f"{self.world_size} ranks; use a multiple of the world size"
+            )
         if (cfg.rollout.prompts_per_step // self.world_size) % cfg.algorithm.mini_batches:
-            raise ConfigError(f"algorithm.mini_batches: {cfg.rollout.prompts_per_step // self.world_size} prompt groups per rank cannot be "
-                              f"split into {cfg.algorithm.mini_batches} mini-batches of whole groups; use a divisor")
+            raise ConfigError(
+                f"algorithm.mini_batches: {cfg.rollout.prompts_per_step // self.world_size} prompt groups per rank cannot be "
+                f"split into {cfg.algorithm.mini_batches} mini-batches of whole groups; use a divisor"
+            )
         # Data position of this rank's stream: advanced by each draw, and (``self.state``) as of
         # the last batch trained on, which is what a checkpoint records.
         self.cursor = 0
@@ -288,8 +318,9 @@ class Trainer:
             self.cursor = self._restore(self.state)
         self.needs = algorithm_needs(cfg.algorithm)
         self.ref = load_model(resolve_model_path(cfg.model.path), cfg.model.dtype).to(self.learner.device).eval() if self.needs.reference else None
-        self.critic = (Critic(cfg.algorithm.critic, cfg.model.path, cfg.learner, cfg.optim, cfg.optimizer_steps, resume_from)
-                       if self.needs.critic else None)
+        self.critic = (
+            Critic(cfg.algorithm.critic, cfg.model.path, cfg.learner, cfg.optim, cfg.optimizer_steps, resume_from) if self.needs.critic else None
+        )
         self.generator = build_generator(cfg.generator, policy_path, self.tokenizer)
         # Policy version of the weights the generator holds.
         self.generator_version = self.policy_version
@@ -328,8 +359,14 @@ class Trainer:
         want = self.cfg.rollout.prompts_per_step // self.world_size
         kept: list[list[ScoredCompletion]] = []
         kept_prompts: list[list[int]] = []
-        stats: dict[str, Any] = {"groups_sampled": 0, "groups_zero_variance": 0, "gen_tokens": 0, "gen_seconds": 0.0, "verify_seconds": 0.0,
-                                 "problem_ids": []}
+        stats: dict[str, Any] = {
+            "groups_sampled": 0,
+            "groups_zero_variance": 0,
+            "gen_tokens": 0,
+            "gen_seconds": 0.0,
+            "verify_seconds": 0.0,
+            "problem_ids": [],
+        }
         first_round: list[list[ScoredCompletion]] = []
         for round_ in range(1 + (self.cfg.algorithm.max_refill_rounds if self.cfg.algorithm.dynamic_sampling else 0)):
             need = want - len(kept)
@@ -339,9 +376,17 @@ class Trainer:
             problems = self._next_problems(need if round_ == 0 else max(need, want // 2))
             stats["problem_ids"].extend(p.id for p in problems)
             prompt_ids = encode_prompts(problems, self.template, self.tokenizer, self.keep_last)
-            groups = generate_and_score(self.generator, self.pool, problems, prompt_ids, self.template, self._sampling(),
-                                        seed=self.cfg.run.seed * 1_000_003 + step * 997 + round_ + self.rank * RANK_SEED_STRIDE,
-                                        prompts_per_chunk=self.cfg.rollout.prompts_per_chunk, timing=stats)
+            groups = generate_and_score(
+                self.generator,
+                self.pool,
+                problems,
+                prompt_ids,
+                self.template,
+                self._sampling(),
+                seed=self.cfg.run.seed * 1_000_003 + step * 997 + round_ + self.rank * RANK_SEED_STRIDE,
+                prompts_per_chunk=self.cfg.rollout.prompts_per_chunk,
+                timing=stats,
+            )
             assign_rewards(groups, self.cfg.rollout.max_tokens, self.cfg.reward)
             stats["groups_sampled"] += len(groups)
             stats["gen_tokens"] += sum(len(s.completion.token_ids) for g in groups for s in g)
@@ -354,8 +399,13 @@ class Trainer:
                     kept.append(g)
                     kept_prompts.append(p)
         flat = [s for g in first_round for s in g]
-        stats.update(samples=len(flat), correct=sum(s.correct for s in flat), no_answer=sum(s.verdict.extracted is None for s in flat),
-                     first_groups=len(first_round), first_groups_any_correct=sum(any(s.correct for s in g) for g in first_round))
+        stats.update(
+            samples=len(flat),
+            correct=sum(s.correct for s in flat),
+            no_answer=sum(s.verdict.extracted is None for s in flat),
+            first_groups=len(first_round),
+            first_groups_any_correct=sum(any(s.correct for s in g) for g in first_round),
+        )
         return RolloutBatch(step, kept, kept_prompts, [version] * len(kept), stats, self.cursor)
 
     def _informative_groups(self, groups: list[list[ScoredCompletion]]) -> list[bool]:
@@ -439,8 +489,14 @@ class Trainer:
             groups = set(ids[len(ids) * m // parts : len(ids) * (m + 1) // parts])
             if not groups:
                 continue
-            micro, live = plan_ranks([rank_rows(exp.group_ids, r, self.world_size, groups) for r in range(self.world_size)], lengths,
-                                     self.rank, lc.micro_batch_size, lc.max_tokens_per_micro_batch, lc.packing)
+            micro, live = plan_ranks(
+                [rank_rows(exp.group_ids, r, self.world_size, groups) for r in range(self.world_size)],
+                lengths,
+                self.rank,
+                lc.micro_batch_size,
+                lc.max_tokens_per_micro_batch,
+                lc.packing,
+            )
             plan.append(_MiniBatch(rows=[i for i, g in enumerate(exp.group_ids.tolist()) if g in groups], micro=micro, live=live))
         return plan
 
@@ -462,17 +518,26 @@ class Trainer:
                     sub = exp.select(rows)
                     width = sub.response_mask.shape[1]
                     # Padding micro-batches run through the learners too (ZeRO-3 forwards are collective); their results are dropped.
-                    out = [(old, _logprobs(self.learner, sub, temperature, False, device, packed)[0]) if old is not None else None,
-                           (ref, _logprobs(self.ref, sub, temperature, False, device, packed)[0]) if ref is not None and live else None,
-                           (values, self.critic.values(sub, grad=False)) if values is not None else None]
+                    out = [
+                        (old, _logprobs(self.learner, sub, temperature, False, device, packed)[0]) if old is not None else None,
+                        (ref, _logprobs(self.ref, sub, temperature, False, device, packed)[0]) if ref is not None and live else None,
+                        (values, self.critic.values(sub, grad=False)) if values is not None else None,
+                    ]
                     for full, part in filter(None, out):
                         if live:
                             full[rows, :width] = part.cpu()
         assemble_rows([old, ref, values], self.world_size)
         return old, ref, values
 
-    def _accumulate(self, exp: Experience, step: StepExperience, mini: _MiniBatch, old_lp: torch.Tensor | None,
-                    ref_lp: torch.Tensor | None, values: torch.Tensor | None) -> tuple[list[dict], list[dict]]:
+    def _accumulate(
+        self,
+        exp: Experience,
+        step: StepExperience,
+        mini: _MiniBatch,
+        old_lp: torch.Tensor | None,
+        ref_lp: torch.Tensor | None,
+        values: torch.Tensor | None,
+    ) -> tuple[list[dict], list[dict]]:
         """Forward and backward over this rank's micro-batches of one mini-batch (one optimizer
         step), each loss normalised by the mini-batch's totals over every rank (the loss contract)."""
         cfg, alg = self.cfg, self.cfg.algorithm
@@ -484,24 +549,37 @@ class Trainer:
             width = sub.response_mask.shape[1]
             mask = step.mask[rows][:, :width].to(device) * (1.0 if live else 0.0)
             # The entropy is logged always; it carries a gradient only when the loss has an entropy bonus.
-            logprobs, entropy = _logprobs(self.learner, sub, cfg.rollout.temperature, True, device, cfg.learner.packing,
-                                          entropy_grad=alg.loss.entropy_coef > 0)
-            out = compute_policy_loss(LossInput(
-                logprobs=logprobs,
-                mask=mask,
-                # without a separate pass the policy has not moved since sampling: the live logprobs are the old ones
-                old_logprobs=old_lp[rows][:, :width].to(device) if old_lp is not None else logprobs.detach(),
-                advantages=step.advantages.advantages[rows][:, :width].to(device),
-                ref_logprobs=ref_lp[rows][:, :width].to(device) if ref_lp is not None else None,
-                generator_logprobs=sub.generator_logprobs.to(device),
-                entropy=entropy,
-            ), scale, alg.loss)
+            logprobs, entropy = _logprobs(
+                self.learner, sub, cfg.rollout.temperature, True, device, cfg.learner.packing, entropy_grad=alg.loss.entropy_coef > 0
+            )
+            out = compute_policy_loss(
+                LossInput(
+                    logprobs=logprobs,
+                    mask=mask,
+                    # without a separate pass the policy has not moved since sampling: the live logprobs are the old ones
+                    old_logprobs=old_lp[rows][:, :width].to(device) if old_lp is not None else logprobs.detach(),
+                    advantages=step.advantages.advantages[rows][:, :width].to(device),
+                    ref_logprobs=ref_lp[rows][:, :width].to(device) if ref_lp is not None else None,
+                    generator_logprobs=sub.generator_logprobs.to(device),
+                    entropy=entropy,
+                ),
+                scale,
+                alg.loss,
+            )
             last = i == len(mini.micro) - 1
             self.learner.backward(out.loss, last=last)
             loss_metrics.append(out.metrics)
             if self.critic is not None:
-                vout = value_loss(ValueLossInput(values=self.critic.values(sub, grad=True), old_values=values[rows][:, :width].to(device),
-                                                 returns=step.advantages.returns[rows][:, :width].to(device), mask=mask), scale, alg.critic.loss)
+                vout = value_loss(
+                    ValueLossInput(
+                        values=self.critic.values(sub, grad=True),
+                        old_values=values[rows][:, :width].to(device),
+                        returns=step.advantages.returns[rows][:, :width].to(device),
+                        mask=mask,
+                    ),
+                    scale,
+                    alg.critic.loss,
+                )
                 self.critic.learner.backward(vout.loss, last=last)
                 value_metrics.append(vout.metrics)
         return loss_metrics, value_metrics
@@ -522,8 +600,17 @@ class Trainer:
                 passes.append(EvalPass("sampled", sampled, seed=12345))
             prompt_ids = encode_prompts(self.eval_problems, self.template, self.tokenizer, self.eval_keep_last)
             # No answer clustering: the summary reports accuracies only.
-            result = evaluate(self.generator, self.pool, self.eval_problems, prompt_ids, self.template, passes,
-                              dataset=self.cfg.eval.dataset.name, majority=False, prompts_per_chunk=r.prompts_per_chunk)
+            result = evaluate(
+                self.generator,
+                self.pool,
+                self.eval_problems,
+                prompt_ids,
+                self.template,
+                passes,
+                dataset=self.cfg.eval.dataset.name,
+                majority=False,
+                prompts_per_chunk=r.prompts_per_chunk,
+            )
             out = {name: problem_accuracy(samples) for name, samples in result.items()}
         return from_rank0(out, self.world_size)
 
@@ -535,8 +622,17 @@ class Trainer:
         if self.learner.is_main:
             r = self.cfg.rollout
             sampling = SamplingConfig(n=max(1, self.cfg.eval.samples), temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens, stop=r.stop)
-            out = evaluate_in_training(self.generator, self.pool, self.tokenizer, self.eval_problems, self.template, sampling,
-                                       dataset=self.cfg.eval.dataset.name, prompts_per_chunk=r.prompts_per_chunk, keep_last=self.eval_keep_last)
+            out = evaluate_in_training(
+                self.generator,
+                self.pool,
+                self.tokenizer,
+                self.eval_problems,
+                self.template,
+                sampling,
+                dataset=self.cfg.eval.dataset.name,
+                prompts_per_chunk=r.prompts_per_chunk,
+                keep_last=self.eval_keep_last,
+            )
         return from_rank0(out, self.world_size)
 
     # ---------------------------------------------------------------- the loop
@@ -570,7 +666,9 @@ class Trainer:
             return state.get("cursor", 0)
         cursors = state.get("rank_cursors", [])
         if len(cursors) != self.world_size:
-            raise RlvrError(f"the checkpoint was written by {max(1, len(cursors))} rank(s); resume it with the same world size, not {self.world_size}")
+            raise RlvrError(
+                f"the checkpoint was written by {max(1, len(cursors))} rank(s); resume it with the same world size, not {self.world_size}"
+            )
         state["cursor"] = cursors[self.rank]
         return cursors[self.rank]
 
@@ -598,15 +696,19 @@ class Trainer:
         cfg = self.cfg
         main = self.learner.is_main
         if step == 0 and main:
-            print(f"rlvr train: {cfg.model.path} ({count_parameters(self.learner.model) / 1e6:.2f}M parameters), "
-                  f"{len(self.train_problems)} training problems, {cfg.rollout.prompts_per_step} prompts x {cfg.rollout.n} samples per step "
-                  f"over {self.world_size} rank(s) -> {self.run.path}")
+            print(
+                f"rlvr train: {cfg.model.path} ({count_parameters(self.learner.model) / 1e6:.2f}M parameters), "
+                f"{len(self.train_problems)} training problems, {cfg.rollout.prompts_per_step} prompts x {cfg.rollout.n} samples per step "
+                f"over {self.world_size} rank(s) -> {self.run.path}"
+            )
         if cfg.eval.before_after and "before" not in self.state:
             before = self.evaluate(0, cfg.eval.samples)
             self.state["before"] = before
             if main:
-                print(f"rlvr train: held-out pass@1 before: greedy {_mean(before['greedy']):.3f}"
-                      + (f", sampled {_mean(before['sampled']):.3f}" if "sampled" in before else ""))
+                print(
+                    f"rlvr train: held-out pass@1 before: greedy {_mean(before['greedy']):.3f}"
+                    + (f", sampled {_mean(before['sampled']):.3f}" if "sampled" in before else "")
+                )
 
     def step(self, step: int, checkpoint_after: bool) -> dict[str, Any]:
         """One trainer step: a batch of scored groups, the update on it, and the weight sync it calls for."""
@@ -617,8 +719,9 @@ class Trainer:
         self.state["cursor"] = batch.cursor
         groups, prompt_ids, metrics = self._global_batch(batch)
         if groups:
-            exp = build_experience(groups, prompt_ids, list(range(len(groups))), self.tokenizer.eos_token_id,
-                                   self.tokenizer.pad_token_id, cfg.algorithm.mask_truncated)
+            exp = build_experience(
+                groups, prompt_ids, list(range(len(groups))), self.tokenizer.eos_token_id, self.tokenizer.pad_token_id, cfg.algorithm.mask_truncated
+            )
             metrics.update(self.update(exp))
         else:
             # Every group had equal rewards even after refills: no signal, so no update; the
@@ -681,11 +784,15 @@ class Trainer:
             out["sampled_pass@1_after"] = _mean(after["sampled"])
             out["sampled_ci95"] = [float(sd.lo), float(sd.hi)]
         if self.learner.is_main:
-            print(f"rlvr train: held-out greedy pass@1 {out['pass@1_before']:.3f} -> {out['pass@1_after']:.3f} "
-                  f"({out['improvement'] * 100:+.1f} points, 95% CI {out['ci95'][0] * 100:+.1f} to {out['ci95'][1] * 100:+.1f})")
+            print(
+                f"rlvr train: held-out greedy pass@1 {out['pass@1_before']:.3f} -> {out['pass@1_after']:.3f} "
+                f"({out['improvement'] * 100:+.1f} points, 95% CI {out['ci95'][0] * 100:+.1f} to {out['ci95'][1] * 100:+.1f})"
+            )
             if "sampled_pass@1_after" in out:
-                print(f"rlvr train: held-out sampled pass@1 {out['sampled_pass@1_before']:.3f} -> {out['sampled_pass@1_after']:.3f} "
-                      f"(95% CI of the difference {out['sampled_ci95'][0] * 100:+.1f} to {out['sampled_ci95'][1] * 100:+.1f} points)")
+                print(
+                    f"rlvr train: held-out sampled pass@1 {out['sampled_pass@1_before']:.3f} -> {out['sampled_pass@1_after']:.3f} "
+                    f"(95% CI of the difference {out['sampled_ci95'][0] * 100:+.1f} to {out['sampled_ci95'][1] * 100:+.1f} points)"
+                )
         return out
 
     def close(self) -> None:

@@ -39,10 +39,13 @@ class RunConfig:
     output_dir: str = field("runs/default", help="run directory (config, metrics, checkpoints, final model, plots)")
     seed: int = field(0, help="seed for data order, initialisation and sampling")
     resume: bool | Literal["auto"] = field(
-        False, help="continue from the newest good checkpoint in output_dir (--resume; an error if there is none); "
-                    "auto (--resume=auto): continue if there is one, else start afresh")
-    overwrite: bool = field(False, help="explicit opt-in to start afresh in an output_dir that holds checkpoints, deleting "
-                                        "them (never one another live run holds)")
+        False,
+        help="continue from the newest good checkpoint in output_dir (--resume; an error if there is none); "
+        "auto (--resume=auto): continue if there is one, else start afresh",
+    )
+    overwrite: bool = field(
+        False, help="explicit opt-in to start afresh in an output_dir that holds checkpoints, deleting them (never one another live run holds)"
+    )
     log_every: int = field(1, ge=1, help="write metrics every N steps")
     save_every: int = field(100, ge=0, help="checkpoint every N steps (0: only at the end)")
     keep_checkpoints: int = field(2, ge=0, help="how many recent checkpoints to keep (0: all)")
@@ -75,8 +78,9 @@ class RunLock:
             except BlockingIOError:
                 owner = _read_owner(fd)
                 os.close(fd)
-                raise RlvrError(f"{self.path.parent} is in use by another run ({_describe(owner)}); wait for it to finish "
-                                "or choose another run.output_dir") from None
+                raise RlvrError(
+                    f"{self.path.parent} is in use by another run ({_describe(owner)}); wait for it to finish or choose another run.output_dir"
+                ) from None
             # The previous owner removes the file when it releases: if it did so between our open
             # and our flock, we locked a file nobody else will ever see. Start over.
             if _same_file(fd, self.path):
@@ -86,8 +90,9 @@ class RunLock:
         host = socket.gethostname()
         if owner and owner.get("host") != host:
             os.close(fd)
-            raise RlvrError(f"{self.path} names a run on host {owner.get('host')} ({_describe(owner)}); if that run is gone, "
-                            "delete the file and start again")
+            raise RlvrError(
+                f"{self.path} names a run on host {owner.get('host')} ({_describe(owner)}); if that run is gone, delete the file and start again"
+            )
         if owner and owner.get("pid") != os.getpid():
             print(f"rlvr: taking over the lock of {_describe(owner)} in {self.path.parent}: that process is gone", file=sys.stderr)
         os.ftruncate(fd, 0)
@@ -161,8 +166,9 @@ class RunDir:
         if not found or self.cfg.resume:
             return
         if not self.cfg.overwrite:
-            raise RlvrError(f"{self.path} already holds checkpoints (newest {found[-1].name}); continue that run with --resume, "
-                            "or choose a new run.output_dir")
+            raise RlvrError(
+                f"{self.path} already holds checkpoints (newest {found[-1].name}); continue that run with --resume, or choose a new run.output_dir"
+            )
         # The user asked for a fresh start; the lock guarantees no live run owns what goes.
         for name in ("checkpoints", "final", "best", "metrics.jsonl"):
             target = self.path / name

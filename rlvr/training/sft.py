@@ -17,16 +17,16 @@ from pathlib import Path
 
 from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
-from rlvr.errors import RlvrError
-from rlvr.io import iter_jsonl_objects
-from rlvr.generation.base import GeneratorConfig, SamplingConfig
 from rlvr.data.lm import SFTExample, collate_sft, encode_sft, step_indices
+from rlvr.errors import RlvrError
+from rlvr.generation.base import GeneratorConfig, SamplingConfig
+from rlvr.io import iter_jsonl_objects
 from rlvr.models.load import build_tiny_model, load_model, load_tokenizer
+from rlvr.models.tokenizer import train_tokenizer
 from rlvr.prompts import get_template
 from rlvr.training.batching import plan_micro_batches, plan_ranks
 from rlvr.training.supervised import StageConfig, SupervisedTask, mean_nll, shard, train_supervised
 from rlvr.verifiers.config import VerifierConfig
-from rlvr.models.tokenizer import train_tokenizer
 
 
 def _heldout_default() -> DatasetConfig:
@@ -111,8 +111,9 @@ class HeldOutAccuracy:
             self.pool = self.verifier.pool()
         sync_weights(learner, self.generator)
         greedy = EvalPass("greedy", SamplingConfig(n=1, temperature=0.0, max_tokens=self.cfg.max_tokens))
-        samples = evaluate(self.generator, self.pool, self.problems, self.prompt_ids, self.template, [greedy],
-                           dataset=self.cfg.dataset.name, majority=False)["greedy"]
+        samples = evaluate(
+            self.generator, self.pool, self.problems, self.prompt_ids, self.template, [greedy], dataset=self.cfg.dataset.name, majority=False
+        )["greedy"]
         return sum(s.correct for s in samples) / len(samples)
 
     def close(self) -> None:
@@ -153,8 +154,15 @@ def run_sft(cfg: SFTConfig) -> Path:
 
     def batch(step: int, batch_size: int, rank: int, world_size: int):
         idx = step_indices(len(train), batch_size, step, cfg.run.seed)
-        chunks, live = plan_ranks([shard(idx, r, world_size) for r in range(world_size)], lengths, rank, lc.micro_batch_size,
-                                  lc.max_tokens_per_micro_batch, lc.packing, filler=idx[:1])
+        chunks, live = plan_ranks(
+            [shard(idx, r, world_size) for r in range(world_size)],
+            lengths,
+            rank,
+            lc.micro_batch_size,
+            lc.max_tokens_per_micro_batch,
+            lc.packing,
+            filler=idx[:1],
+        )
         mbs = [collate_sft([train[i] for i in chunk], pad) for chunk in chunks]
         return [mb if ok else replace(mb, loss_mask=mb.loss_mask * 0) for mb, ok in zip(mbs, live)]
 
@@ -164,8 +172,9 @@ def run_sft(cfg: SFTConfig) -> Path:
         nonlocal heldout
         out: dict[str, float] = {}
         if val:
-            chunks = plan_micro_batches([len(e.prompt_ids) + len(e.response_ids) for e in val], lc.micro_batch_size,
-                                        lc.max_tokens_per_micro_batch, lc.packing, items=val)
+            chunks = plan_micro_batches(
+                [len(e.prompt_ids) + len(e.response_ids) for e in val], lc.micro_batch_size, lc.max_tokens_per_micro_batch, lc.packing, items=val
+            )
             out["val_loss"] = mean_nll(learner, [collate_sft(c, pad) for c in chunks])
         if cfg.heldout.enabled:
             if heldout is None:
@@ -177,8 +186,14 @@ def run_sft(cfg: SFTConfig) -> Path:
     task = SupervisedTask("sft", len(train), batch, evaluate, plot_keys=["loss", "val_loss", "heldout_accuracy"])
     try:
         return train_supervised(
-            task, run_cfg=cfg.run, full_config=cfg, schedule=cfg.schedule, learner_cfg=cfg.learner,
-            optim_cfg=cfg.optim, model_factory=factory, tokenizer=tokenizer,
+            task,
+            run_cfg=cfg.run,
+            full_config=cfg,
+            schedule=cfg.schedule,
+            learner_cfg=cfg.learner,
+            optim_cfg=cfg.optim,
+            model_factory=factory,
+            tokenizer=tokenizer,
         )
     finally:
         if heldout is not None:

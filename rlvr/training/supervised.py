@@ -29,12 +29,12 @@ import torch
 from rlvr.algorithms.aggregation import LossScale, reduce_metrics
 from rlvr.algorithms.losses import LossInput, PolicyLossConfig, compute_policy_loss
 from rlvr.config import field, section
+from rlvr.data.lm import MicroBatch
 from rlvr.io import staged_dir
+from rlvr.models.load import ModelConfig, count_parameters, load_model
 from rlvr.training.batching import layout
 from rlvr.training.distributed import sum_over_ranks
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner
-from rlvr.data.lm import MicroBatch
-from rlvr.models.load import ModelConfig, count_parameters, load_model
 from rlvr.training.loop import Run, note, run_stage
 from rlvr.training.run import RunConfig
 
@@ -121,8 +121,10 @@ class SupervisedStage:
 
     def start(self, step: int) -> None:
         if self.learner.is_main and step == 0:
-            print(f"rlvr {self.name}: {count_parameters(self.learner.model) / 1e6:.2f}M parameters, {self.task.num_examples} examples, "
-                  f"{self.schedule.steps} steps x {self.schedule.batch_size} sequences -> {self.run.path}")
+            print(
+                f"rlvr {self.name}: {count_parameters(self.learner.model) / 1e6:.2f}M parameters, {self.task.num_examples} examples, "
+                f"{self.schedule.steps} steps x {self.schedule.batch_size} sequences -> {self.run.path}"
+            )
 
     def step(self, step: int, checkpoint_after: bool) -> dict[str, Any]:
         """One optimizer step on ``batch_size`` sequences, the loss normalised over all of them."""
@@ -181,4 +183,3 @@ class SupervisedStage:
 def shard(indices: list[int], rank: int, world_size: int) -> list[int]:
     """This rank's share of a step's examples (every rank gets the same count when it divides)."""
     return indices[rank::world_size]
-

@@ -13,6 +13,14 @@ from rlvr.verifiers.pool import VerifierPool
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
 __all__ = [
-    "ANSWER_TYPES", "MARKERS", "AnswerType", "Verdict", "VerifierPool", "VerifyRequest", "infer_type",
-    "verify", "verify_batch", "verify_inline",
+    "ANSWER_TYPES",
+    "MARKERS",
+    "AnswerType",
+    "Verdict",
+    "VerifierPool",
+    "VerifyRequest",
+    "infer_type",
+    "verify",
+    "verify_batch",
+    "verify_inline",
 ]

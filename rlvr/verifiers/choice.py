@@ -33,9 +33,7 @@ _LOWER_RE = re.compile(r"^\s*\(?\s*([a-j])\s*\)?\s*\.?\s*$")  # "(b)", or "b" al
 # A bare "A" or "I" before a lowercase word is the article or the pronoun ("A cat", "I think"),
 # unless that word joins options ("A or B"); other letters, and "(A)", are options ("B is wrong").
 _JOINS = "|".join(OR_WORDS + AND_WORDS)
-_LETTER_RE = re.compile(
-    r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])(?!(?<=[AI])\s+(?!(?:" + _JOINS + r")\b)[a-z])"
-)
+_LETTER_RE = re.compile(r"(?<![A-Za-z\\])\(?([A-J])\)?(?![A-Za-z])(?!(?<=[AI])\s+(?!(?:" + _JOINS + r")\b)[a-z])")
 _TAIL_RE = re.compile(
     r"(?:answer|option|choice)s?\s*(?:is|are|:)?\s*:?\s*\**\s*"
     r"(\(?[A-J]\)?(?:\s*(?:,|and|&)\s*\(?[A-J]\)?)*)(?![A-Za-z])",
@@ -45,14 +43,10 @@ _PAREN_RE = re.compile(r"\(([A-J])\)")
 # A response that opens with its letter: "D, it can't be A or B", "(C) since ...".
 _OPENING_RE = re.compile(r"^\s*\**\s*\(?([A-J])\)?\s*\**\s*(?:[.,:;)]|$)")
 # Letters joined as one answer: "A and B", "A or C", "A, B", "A 和 B" (a set, compared as a set).
-_LIST_RE = re.compile(
-    r"^\s*\(?[A-J]\)?(?:\s*(?:,|/|&|(?<![^\W\d_])(?:" + _JOINS + r")(?![^\W\d_]))\s*\(?[A-J]\)?)+\s*\.?\s*$"
-)
+_LIST_RE = re.compile(r"^\s*\(?[A-J]\)?(?:\s*(?:,|/|&|(?<![^\W\d_])(?:" + _JOINS + r")(?![^\W\d_]))\s*\(?[A-J]\)?)+\s*\.?\s*$")
 # A key (or a response) giving an option's letter with its text: "(C) Cecile", "C. Cecile",
 # "C: Cecile", "C Cecile" (a bare letter needs a capital, digit or math after it: "A cat" is prose).
-_OPTION_RE = re.compile(
-    r"^\s*(?:\(([A-J])\)\s*|([A-J])[.:)]\s+|([A-J])\s+(?=[A-Z0-9$\\]))([\w$\\].*?)\s*$", re.DOTALL
-)
+_OPTION_RE = re.compile(r"^\s*(?:\(([A-J])\)\s*|([A-J])[.:)]\s+|([A-J])\s+(?=[A-Z0-9$\\]))([\w$\\].*?)\s*$", re.DOTALL)
 _OPTION_START_RE = re.compile(r"\s*(?:\$|\\text\s*\{|\*)*\s*\(?[A-J]")
 # After a negation (NEGATION_CUES: "not A", "can't be B", "不是 A") or one of these reasons or
 # contrasts ("because", ";"), letters are no longer the answer.
@@ -66,16 +60,14 @@ CONTRAST_CUES: dict[str, tuple[str, ...]] = {
     "ja": (r"なぜなら",),
     "punctuation": (r"[;；。]",),
 }
-_CONTRAST_RE = re.compile(
-    "|".join([NEGATION_RE.pattern, *(c for forms in CONTRAST_CUES.values() for c in forms)]), re.IGNORECASE
-)
+_CONTRAST_RE = re.compile("|".join([NEGATION_RE.pattern, *(c for forms in CONTRAST_CUES.values() for c in forms)]), re.IGNORECASE)
 
 
 def committed(text: str) -> str:
     """The part of a choice answer before its first negation or contrast cue; empty when the
     answer opens with one (``not A`` commits to nothing)."""
     m = _CONTRAST_RE.search(text)
-    return text[:m.start()] if m else text
+    return text[: m.start()] if m else text
 
 
 def option_key(text: str) -> tuple[str, str] | None:

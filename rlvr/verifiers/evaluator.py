@@ -43,13 +43,30 @@ class TooLarge(EvalError):
 _CONSTS: dict[str, Value] = {"pi": complex(math.pi), "e": complex(math.e), "i": 1j, "oo": complex(math.inf)}
 
 _FUNCS = {
-    "sin": cmath.sin, "cos": cmath.cos, "tan": cmath.tan, "arcsin": cmath.asin, "asin": cmath.asin,
-    "arccos": cmath.acos, "acos": cmath.acos, "arctan": cmath.atan, "atan": cmath.atan,
-    "sinh": cmath.sinh, "cosh": cmath.cosh, "tanh": cmath.tanh,
-    "asinh": cmath.asinh, "arcsinh": cmath.asinh, "arsinh": cmath.asinh,
-    "acosh": cmath.acosh, "arccosh": cmath.acosh, "arcosh": cmath.acosh,
-    "atanh": cmath.atanh, "arctanh": cmath.atanh, "artanh": cmath.atanh,
-    "sec": lambda z: 1 / cmath.cos(z), "csc": lambda z: 1 / cmath.sin(z), "cot": lambda z: 1 / cmath.tan(z),
+    "sin": cmath.sin,
+    "cos": cmath.cos,
+    "tan": cmath.tan,
+    "arcsin": cmath.asin,
+    "asin": cmath.asin,
+    "arccos": cmath.acos,
+    "acos": cmath.acos,
+    "arctan": cmath.atan,
+    "atan": cmath.atan,
+    "sinh": cmath.sinh,
+    "cosh": cmath.cosh,
+    "tanh": cmath.tanh,
+    "asinh": cmath.asinh,
+    "arcsinh": cmath.asinh,
+    "arsinh": cmath.asinh,
+    "acosh": cmath.acosh,
+    "arccosh": cmath.acosh,
+    "arcosh": cmath.acosh,
+    "atanh": cmath.atanh,
+    "arctanh": cmath.atanh,
+    "artanh": cmath.atanh,
+    "sec": lambda z: 1 / cmath.cos(z),
+    "csc": lambda z: 1 / cmath.sin(z),
+    "cot": lambda z: 1 / cmath.tan(z),
 }
 
 
@@ -200,7 +217,7 @@ def evaluate(node: Node, env: Mapping[str, Value] | None = None) -> Value:
             k = _integer(evaluate(node[2], env), "binomial")
             if not 0 <= n <= 20 * MAX_FACTORIAL:
                 raise TooLarge("binomial out of range")
-            return Fraction(math.comb(n, k) if 0 <= k else 0)
+            return Fraction(math.comb(n, k) if k >= 0 else 0)
         if kind == "pct":
             return evaluate(node[1], env) / 100
         if kind == "fn":

@@ -95,7 +95,7 @@ def _braced(text: str, start: int) -> tuple[str, int] | None:
         elif c == "}":
             depth -= 1
             if depth == 0:
-                return text[start + 1:i], i + 1
+                return text[start + 1 : i], i + 1
     return None
 
 
@@ -118,7 +118,7 @@ def _boxes(text: str, limit: int = 8) -> list[tuple[int, str]]:
                 if group is not None:
                     out.append((start, group[0]))
             else:  # \boxed 5
-                word = re.match(r"[^\s$]+", text[j:j + 100])
+                word = re.match(r"[^\s$]+", text[j : j + 100])
                 if word:
                     out.append((start, word.group(0)))
         if len(out) == limit:
@@ -174,7 +174,7 @@ def answer_tag(text: str) -> str | None:
     start = text.rfind("<answer>")
     if start < 0:
         return None
-    body = text[start + len("<answer>"):]
+    body = text[start + len("<answer>") :]
     end = body.find("</answer>")
     body = body[:end] if end >= 0 else body
     inner = boxed(body)
@@ -182,7 +182,7 @@ def answer_tag(text: str) -> str | None:
 
 
 def _line_after(text: str, pos: int) -> str:
-    rest = text[pos:pos + MAX_ANSWER_CHARS]
+    rest = text[pos : pos + MAX_ANSWER_CHARS]
     rest = rest.lstrip(" \t*:：")
     if rest.startswith("\n"):  # "Answer:\n\n42"
         rest = rest.lstrip()
@@ -227,8 +227,7 @@ _IS_RE = re.compile(r"\s(?:is|are|equals|was|be|=)\s", re.IGNORECASE)
 # Words that negate what follows: "not 12", "can't be A", "不是 A", "\neg A". A value written
 # after one is denied, not given. One list for every language (the choice type adds reasons).
 NEGATION_CUES: dict[str, tuple[str, ...]] = {
-    "en": (r"\bnot\b", r"\b\w+n['\u2019]t\b", r"\b(?:cant|isnt|arent|dont|doesnt|wont)\b", r"\bcannot\b",
-           r"\bnever\b", r"\bno longer\b"),
+    "en": (r"\bnot\b", r"\b\w+n['\u2019]t\b", r"\b(?:cant|isnt|arent|dont|doesnt|wont)\b", r"\bcannot\b", r"\bnever\b", r"\bno longer\b"),
     "zh": (r"不是", r"不"),
     "fr": (r"\bpas\b", r"\bnon\b"),
     "es": (r"\bno\b",),
@@ -250,7 +249,7 @@ def distill(answer: str) -> str:
     last_is = None
     for last_is in _IS_RE.finditer(answer):  # noqa: B007 - the last "is" introduces the value
         pass
-    rest = answer[last_is.end():] if last_is else answer
+    rest = answer[last_is.end() :] if last_is else answer
     span = last_math_span(rest)
     if span is not None:
         return span
@@ -272,7 +271,7 @@ def _tidy(answer: str) -> str:
     answer = answer.strip().strip("*").strip()
     if answer.startswith("$") and answer.count("$") >= 2:
         close = answer.find("$", 1) if not answer.startswith("$$") else answer.find("$$", 2)
-        return answer[:close + 1].strip("$ ")
+        return answer[: close + 1].strip("$ ")
     answer = re.split(r"\.\s+(?=[A-Z<])|\.\s*$|\s+I hope it is correct|<\||[。！？；]", answer, maxsplit=1)[0]
     return distill(cjk_value(answer.strip().strip("*").strip()))
 
@@ -310,8 +309,7 @@ def gsm8k(text: str) -> str | None:
 ANSWER_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "final_answer": {
         "en": (r"answer\s+is\s*:?",),
-        "zh": (r"答案\s*(?:应该|应)?\s*(?:是|为|為)\s*[:：]?", r"故选\s*[:：]?", r"应选\s*[:：]?", r"所以选\s*[:：]?",
-               r"因此选\s*[:：]?"),
+        "zh": (r"答案\s*(?:应该|应)?\s*(?:是|为|為)\s*[:：]?", r"故选\s*[:：]?", r"应选\s*[:：]?", r"所以选\s*[:：]?", r"因此选\s*[:：]?"),
         "fr": (r"r[ée]ponse(?:\s+finale)?\s+est\s*:?",),
         "es": (r"respuesta(?:\s+final|\s+correcta)?\s+es\s*:?",),
         "de": (r"antwort\s+(?:ist|lautet)\s*:?",),
@@ -398,7 +396,7 @@ def _number_text(raw: str) -> str:
             fixed = digits.replace(",", ".")
         else:
             fixed = digits.replace(",", "")
-        raw = fixed + raw[len(digits):]
+        raw = fixed + raw[len(digits) :]
     return raw
 
 
@@ -432,7 +430,7 @@ def _default_order(text: str) -> tuple[str, ...]:
         return DEFAULT_ORDER
     for name in ANSWER_PHRASES:
         m = _last_phrase(name, text)
-        if m is not None and m.start() > last_box and "\\boxed" not in text[m.start():]:
+        if m is not None and m.start() > last_box and "\\boxed" not in text[m.start() :]:
             return (name, *[n for n in DEFAULT_ORDER if n != name])
     return DEFAULT_ORDER
 
@@ -443,9 +441,23 @@ def _default_order(text: str) -> tuple[str, ...]:
 # Cues are lowercase literals, found with str.rfind: a regex alternation of forty phrases costs a
 # millisecond per response, ten times the rest of extraction.
 RETRACTION_CUES: dict[str, tuple[str, ...]] = {
-    "en": ("scratch that", "correction:", "oops", "i made a mistake", "i made an error", "my mistake", "i was wrong",
-           "that's wrong", "that is wrong", "that's incorrect", "that is incorrect", "that's not right",
-           "that is not right", "this is wrong", "this is incorrect"),
+    "en": (
+        "scratch that",
+        "correction:",
+        "oops",
+        "i made a mistake",
+        "i made an error",
+        "my mistake",
+        "i was wrong",
+        "that's wrong",
+        "that is wrong",
+        "that's incorrect",
+        "that is incorrect",
+        "that's not right",
+        "that is not right",
+        "this is wrong",
+        "this is incorrect",
+    ),
     "zh": ("不对", "错了", "更正", "我算错了"),
     "fr": ("c'est faux", "je me suis trompé"),
     "es": ("eso está mal", "eso es incorrecto", "me equivoqué"),
@@ -458,8 +470,17 @@ RETRACTION_CUES: dict[str, tuple[str, ...]] = {
 # It counts as a retraction when what follows it states another answer ("B. Actually, C.") or
 # opens with a denial ("Wait, no").
 REVISION_CUES: dict[str, tuple[str, ...]] = {
-    "en": ("wait", "actually", "on second thought", "let me recheck", "let me re-check", "let me reconsider",
-           "let me redo", "let me recompute", "let me recalculate"),
+    "en": (
+        "wait",
+        "actually",
+        "on second thought",
+        "let me recheck",
+        "let me re-check",
+        "let me reconsider",
+        "let me redo",
+        "let me recompute",
+        "let me recalculate",
+    ),
     "zh": ("等等", "等一下", "其实"),
     "fr": ("attendez", "en fait"),
     "es": ("espera", "en realidad"),
@@ -469,9 +490,22 @@ REVISION_CUES: dict[str, tuple[str, ...]] = {
 }
 # A response declaring that it has no answer: no number in it is one.
 NO_ANSWER_CUES: dict[str, tuple[str, ...]] = {
-    "en": ("i don't know", "i do not know", "i'm not sure", "i am not sure", "cannot be determined",
-           "can't be determined", "cannot determine", "can't determine", "unable to determine", "unable to solve",
-           "unable to answer", "cannot answer", "no answer", "not enough information"),
+    "en": (
+        "i don't know",
+        "i do not know",
+        "i'm not sure",
+        "i am not sure",
+        "cannot be determined",
+        "can't be determined",
+        "cannot determine",
+        "can't determine",
+        "unable to determine",
+        "unable to solve",
+        "unable to answer",
+        "cannot answer",
+        "no answer",
+        "not enough information",
+    ),
     "zh": ("不知道", "无法确定", "无法回答", "不确定"),
     "fr": ("je ne sais pas", "impossible de déterminer", "impossible de répondre"),
     "es": ("no lo sé", "no sé", "no se puede determinar"),
@@ -617,7 +651,7 @@ def after_retraction(text: str, marker: str | None) -> str:
     if _DENIAL_LEAD_RE.match(text, cue[1]):
         return revised  # "Wait, no, ..."
     try:
-        before, after = _extract(text[:cue[0]], marker, True), _extract(revised, None, True)
+        before, after = _extract(text[: cue[0]], marker, True), _extract(revised, None, True)
     except Ambiguous:
         return revised
     if after is None or (before is not None and _restates(after, before)):
@@ -643,7 +677,7 @@ def _cut_at(text: str, cue: tuple[int, int] | None, marker: str | None) -> str |
     if cue_at <= _answer_start(text, marker) and _answer_start(text[:cue_at], marker) < 0:
         return None
     rest = text[cue_end:]
-    return rest[_CORRECTION_LEAD_RE.match(rest).end():]  # type: ignore[union-attr] - always matches
+    return rest[_CORRECTION_LEAD_RE.match(rest).end() :]  # type: ignore[union-attr] - always matches
 
 
 # What opens a correction after its cue ("Wait, no, it is 6."): the answer is what comes next.
@@ -653,6 +687,8 @@ _CORRECTION_LEAD_RE = re.compile(
     re.IGNORECASE,
 )
 _DENIAL_LEAD_RE = re.compile(r"[\s,.:;!?，。：；！—-]*(?:no|nope|non|nein|нет|不是|不对|いや)(?![\w])", re.IGNORECASE)
+
+
 def _answer_start(text: str, marker: str | None) -> int:
     """Where the last answer statement of ``text`` begins (-1 when it has none): the latest
     statement of any marker (or of the declared one); a marker-less response answers at its end,

@@ -48,27 +48,60 @@ def sanitize(value: object, what: str) -> str:
 
 
 _UNICODE = {
-    "\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00d7": r"\times ", "\u22c5": r"\cdot ",
-    "\u00b7": r"\cdot ", "\u00f7": "/", "\u221a": r"\sqrt", "\u03c0": r"\pi ", "\u221e": r"\infty ",
-    "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ", "\u2009": " ", "\u00a0": " ",
-    "\u202f": " ", "\uff0c": ",", "\u222a": r"\cup ", "\u2229": r"\cap ", "\u2208": r"\in ",
-    "\u00b1": r"\pm ", "\u2248": r"\approx ", "\u2103": r"^\circ C",
+    "\u2212": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u00d7": r"\times ",
+    "\u22c5": r"\cdot ",
+    "\u00b7": r"\cdot ",
+    "\u00f7": "/",
+    "\u221a": r"\sqrt",
+    "\u03c0": r"\pi ",
+    "\u221e": r"\infty ",
+    "\u2264": r"\le ",
+    "\u2265": r"\ge ",
+    "\u2260": r"\ne ",
+    "\u2009": " ",
+    "\u00a0": " ",
+    "\u202f": " ",
+    "\uff0c": ",",
+    "\u222a": r"\cup ",
+    "\u2229": r"\cap ",
+    "\u2208": r"\in ",
+    "\u00b1": r"\pm ",
+    "\u2248": r"\approx ",
+    "\u2103": r"^\circ C",
 }
 _SUPERSCRIPTS = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b\u207a", "0123456789-+")
 _SUPERSCRIPT_RE = re.compile("[\u207b\u207a]?[\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+")
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 
 # Wrappers whose content is the answer: \text{5} is 5. \textbf etc. are formatting only.
-_WRAPPERS = ("text", "textbf", "textit", "textrm", "textnormal", "mathrm", "mathbf", "mathit", "mbox",
-             "operatorname", "boldsymbol", "mathsf", "mathtt", "hbox", "textup", "emph", "bm")
+_WRAPPERS = (
+    "text",
+    "textbf",
+    "textit",
+    "textrm",
+    "textnormal",
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "mbox",
+    "operatorname",
+    "boldsymbol",
+    "mathsf",
+    "mathtt",
+    "hbox",
+    "textup",
+    "emph",
+    "bm",
+)
 _WRAPPER_RE = re.compile(r"\\(?:" + "|".join(_WRAPPERS) + r")\s*\{")
 _DROP_RE = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|displaystyle|textstyle|"
     r"scriptstyle|limits|nolimits|mathstrut|strut)(?![a-zA-Z])"
 )
-_SPACE_RE = re.compile(
-    r"(?<!\\)\\(?:[,;:! ]|(?:quad|qquad|thinspace|enspace|medspace|thickspace|hfill)(?![a-zA-Z]))|~"
-)
+_SPACE_RE = re.compile(r"(?<!\\)\\(?:[,;:! ]|(?:quad|qquad|thinspace|enspace|medspace|thickspace|hfill)(?![a-zA-Z]))|~")
 _FRAC_RE = re.compile(r"\\[dtc]frac(?![a-zA-Z])")
 _BINOM_RE = re.compile(r"\\[dt]binom(?![a-zA-Z])")
 _DEGREE_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])|\\circ(?![a-zA-Z])|°")
@@ -90,13 +123,13 @@ def unwrap_command(text: str, pattern: re.Pattern[str]) -> str:
         if m is None:
             out.append(text[pos:])
             return "".join(out)
-        out.append(text[pos:m.start()])
+        out.append(text[pos : m.start()])
         depth, i = 1, m.end()
         while i < len(text) and depth:
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
         inner_end = i - 1 if depth == 0 else i
-        out.append(" " + text[m.end():inner_end] + " ")
+        out.append(" " + text[m.end() : inner_end] + " ")
         pos = i
 
 

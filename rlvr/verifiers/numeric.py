@@ -73,9 +73,13 @@ class Tolerance:
         v, k = as_complex(value), as_complex(key)
         if v.imag or k.imag:
             return False
-        if self.sig_figs is not None and value_figures >= 3 and value_figures < self.sig_figs:
-            if _round_sig(k.real, value_figures) == _round_sig(v.real, value_figures):
-                return True
+        if (
+            self.sig_figs is not None
+            and value_figures >= 3
+            and value_figures < self.sig_figs
+            and _round_sig(k.real, value_figures) == _round_sig(v.real, value_figures)
+        ):
+            return True
         if self.sig_figs is None:
             return False
         return _round_sig(v.real, self.sig_figs) == _round_sig(k.real, self.sig_figs)
@@ -136,8 +140,7 @@ def tolerance_for(key: str, req: VerifyRequest, *, quantity: bool = False) -> To
         return Tolerance(rel=req.rel_tol or 0.0, abs=req.abs_tol or 0.0, exact_integers=False)
     figures, decimal = significant_figures(key)
     sig = figures if decimal and (figures >= 2 or quantity) else None
-    return Tolerance(rel=QUANTITY_REL_TOL if quantity else EXACT_REL_TOL, sig_figs=sig,
-                     exact_integers=not (quantity or decimal))
+    return Tolerance(rel=QUANTITY_REL_TOL if quantity else EXACT_REL_TOL, sig_figs=sig, exact_integers=not (quantity or decimal))
 
 
 def plain_value(text: str) -> Fraction | None:
@@ -173,7 +176,7 @@ def equation_value(node: Node) -> Node:
     if node[0] != "rel" or not set(node[1]) <= {"=", "~"}:
         return node
     ops, operands = node[1], node[2]
-    exact = operands[:ops.index("~") + 1] if "~" in ops else operands
+    exact = operands[: ops.index("~") + 1] if "~" in ops else operands
     if len(exact) < 2:
         if not is_name(operands[0]):
             return operands[0]

@@ -103,7 +103,10 @@ class _Worker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_worker_env(),
+            worker_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_worker_env(),
             start_new_session=True,  # Ctrl-C in a terminal goes to the caller, which closes us
         )
         self.fd = self.process.stdout.fileno()  # type: ignore[union-attr]

@@ -49,8 +49,8 @@ from typing import Any
 
 from rlvr.verifiers import verdict as R
 from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType
-from rlvr.verifiers.extraction import extract
 from rlvr.verifiers.evaluator import EvalError, TooLarge, Value, as_complex, close, evaluate
+from rlvr.verifiers.extraction import extract
 from rlvr.verifiers.normalization import MAX_ANSWER_CHARS, clean_latex, compact
 from rlvr.verifiers.numeric import EXACT_REL_TOL, equation_value, significant_figures, tolerance_for
 from rlvr.verifiers.parser import ParseError, parse
@@ -58,32 +58,113 @@ from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
 # Spellings pint lacks or reads differently from physics answers (pint's "h" is Planck's constant).
 _ALIASES = {
-    "h": "hour", "hr": "hour", "hrs": "hour", "sec": "second", "secs": "second", "mins": "minute",
-    "l": "liter", "G": "gauss_si", "AU": "astronomical_unit", "Å": "angstrom", "°": "degree",
-    "°C": "degC", "°F": "degF", "℃": "degC", "deg": "degree", "Ω": "ohm", "μ": "micro", "µ": "micro",
-    "amu": "dalton", "cc": "cubic_centimeter", "percent": "percent",
+    "h": "hour",
+    "hr": "hour",
+    "hrs": "hour",
+    "sec": "second",
+    "secs": "second",
+    "mins": "minute",
+    "l": "liter",
+    "G": "gauss_si",
+    "AU": "astronomical_unit",
+    "Å": "angstrom",
+    "°": "degree",
+    "°C": "degC",
+    "°F": "degF",
+    "℃": "degC",
+    "deg": "degree",
+    "Ω": "ohm",
+    "μ": "micro",
+    "µ": "micro",
+    "amu": "dalton",
+    "cc": "cubic_centimeter",
+    "percent": "percent",
     # pint reads "dpt" as deci-pint and "D" as debye; in physics answers both are dioptres
-    "dpt": "dioptre", "D": "dioptre", "lb": "pound", "lbs": "pound", "rev": "revolution", "revs": "revolution",
+    "dpt": "dioptre",
+    "D": "dioptre",
+    "lb": "pound",
+    "lbs": "pound",
+    "rev": "revolution",
+    "revs": "revolution",
 }
 # Chinese unit names (answers write them glued to the number: 4000千克). 每 ("per") and the
 # 平方/立方 ("square"/"cubic") prefixes are rewritten in _unit_prepare.
 _CJK_UNITS = {
-    "千克": "kilogram", "公斤": "kilogram", "克": "gram", "毫克": "milligram", "吨": "metric_ton",
-    "米": "meter", "千米": "kilometer", "公里": "kilometer", "厘米": "centimeter", "毫米": "millimeter",
-    "微米": "micrometer", "纳米": "nanometer", "秒": "second", "毫秒": "millisecond", "分钟": "minute",
-    "小时": "hour", "时": "hour", "天": "day", "牛": "newton", "牛顿": "newton", "千牛": "kilonewton",
-    "焦": "joule", "焦耳": "joule", "千焦": "kilojoule", "瓦": "watt", "瓦特": "watt", "千瓦": "kilowatt",
-    "帕": "pascal", "帕斯卡": "pascal", "千帕": "kilopascal", "伏": "volt", "伏特": "volt",
-    "安": "ampere", "安培": "ampere", "毫安": "milliampere", "欧": "ohm", "欧姆": "ohm",
-    "库": "coulomb", "库仑": "coulomb", "赫": "hertz", "赫兹": "hertz", "特斯拉": "tesla",
-    "开": "kelvin", "开尔文": "kelvin", "摄氏度": "degC", "度": "degree", "弧度": "radian",
-    "升": "liter", "毫升": "milliliter", "摩尔": "mole", "电子伏特": "electron_volt", "千瓦时": "kilowatt_hour",
+    "千克": "kilogram",
+    "公斤": "kilogram",
+    "克": "gram",
+    "毫克": "milligram",
+    "吨": "metric_ton",
+    "米": "meter",
+    "千米": "kilometer",
+    "公里": "kilometer",
+    "厘米": "centimeter",
+    "毫米": "millimeter",
+    "微米": "micrometer",
+    "纳米": "nanometer",
+    "秒": "second",
+    "毫秒": "millisecond",
+    "分钟": "minute",
+    "小时": "hour",
+    "时": "hour",
+    "天": "day",
+    "牛": "newton",
+    "牛顿": "newton",
+    "千牛": "kilonewton",
+    "焦": "joule",
+    "焦耳": "joule",
+    "千焦": "kilojoule",
+    "瓦": "watt",
+    "瓦特": "watt",
+    "千瓦": "kilowatt",
+    "帕": "pascal",
+    "帕斯卡": "pascal",
+    "千帕": "kilopascal",
+    "伏": "volt",
+    "伏特": "volt",
+    "安": "ampere",
+    "安培": "ampere",
+    "毫安": "milliampere",
+    "欧": "ohm",
+    "欧姆": "ohm",
+    "库": "coulomb",
+    "库仑": "coulomb",
+    "赫": "hertz",
+    "赫兹": "hertz",
+    "特斯拉": "tesla",
+    "开": "kelvin",
+    "开尔文": "kelvin",
+    "摄氏度": "degC",
+    "度": "degree",
+    "弧度": "radian",
+    "升": "liter",
+    "毫升": "milliliter",
+    "摩尔": "mole",
+    "电子伏特": "electron_volt",
+    "千瓦时": "kilowatt_hour",
 }
 _CJK = "\u3400-\u9fff"
 # Things counted are numbers, not dimensions: "2.00 \\times 10^{10} electrons" is 2.00e10.
 _COUNT_WORDS = {
-    "electron", "atom", "photon", "molecule", "particle", "nucleus", "nuclei", "ion", "proton", "neutron",
-    "event", "decay", "cycle", "oscillation", "turn", "fringe", "count", "item", "object",
+    "electron",
+    "atom",
+    "photon",
+    "molecule",
+    "particle",
+    "nucleus",
+    "nuclei",
+    "ion",
+    "proton",
+    "neutron",
+    "event",
+    "decay",
+    "cycle",
+    "oscillation",
+    "turn",
+    "fringe",
+    "count",
+    "item",
+    "object",
 }
 # Words that are prose, not units, although pint would accept some of them (e = elementary charge).
 _NOT_UNITS = {"e", "i", "a", "at", "are", "is", "or", "and", "of", "to", "for", "by", "the", "as", "it", "x"}
@@ -93,13 +174,16 @@ _SINGLE_LETTER_UNITS = set("msgKANJWVCFTHSLlhcGMΩ°Å℃Dt")
 # "4t" is a math key in t (and "2D" a dimension count).
 _SPACED_ONLY_UNITS = {"t", "D"}
 _IDENT_RE = re.compile(rf"^(?:[A-Za-z\u00b5\u03bc\u03a9\u00c5\u00b0\u2103]+|[{_CJK}]+)$")
-_UNIT_TOKEN_RE = re.compile(
-    rf"\s*(?:(?P<id>°[CF]?|[A-Za-z\u00b5\u03bc\u03a9\u00c5\u2103]+|[{_CJK}]+)|(?P<num>\d+(?:\.\d+)?)|(?P<ch>[-+*/^()]))"
-)
+_UNIT_TOKEN_RE = re.compile(rf"\s*(?:(?P<id>°[CF]?|[A-Za-z\u00b5\u03bc\u03a9\u00c5\u2103]+|[{_CJK}]+)|(?P<num>\d+(?:\.\d+)?)|(?P<ch>[-+*/^()]))")
 _LATEX_UNITS = (
-    (re.compile(r"\\(?:mu|upmu|textmu|micro)(?![a-zA-Z])"), "µ"), (re.compile(r"\\Omega(?![a-zA-Z])"), "Ω"),
-    (re.compile(r"\\AA(?![a-zA-Z])|\\mathring\s*\{?\s*A\s*\}?"), "Å"), (re.compile(r"\\(?:cdot|times)(?![a-zA-Z])"), "*"),
-    (re.compile(r"\\prime(?![a-zA-Z])|\u2032"), "arcminute"), (re.compile(r"\bper\b"), "/"), (re.compile(r"\bsquared\b"), "^2"), (re.compile(r"\bcubed\b"), "^3"),
+    (re.compile(r"\\(?:mu|upmu|textmu|micro)(?![a-zA-Z])"), "µ"),
+    (re.compile(r"\\Omega(?![a-zA-Z])"), "Ω"),
+    (re.compile(r"\\AA(?![a-zA-Z])|\\mathring\s*\{?\s*A\s*\}?"), "Å"),
+    (re.compile(r"\\(?:cdot|times)(?![a-zA-Z])"), "*"),
+    (re.compile(r"\\prime(?![a-zA-Z])|\u2032"), "arcminute"),
+    (re.compile(r"\bper\b"), "/"),
+    (re.compile(r"\bsquared\b"), "^2"),
+    (re.compile(r"\bcubed\b"), "^3"),
 )
 
 
@@ -252,8 +336,7 @@ def parse_unit(text: str) -> Unit:
     offset_ok = len(parser.idents) == 1 and parser.idents[0][1] == 1.0
     if units is not None and not offset_ok and _has_offset(units):
         # °C inside a compound unit (J/(kg °C)) is a temperature difference
-        units = ureg().Unit(str(units).replace("degree_Celsius", "delta_degree_Celsius")
-                            .replace("degree_Fahrenheit", "delta_degree_Fahrenheit"))
+        units = ureg().Unit(str(units).replace("degree_Celsius", "delta_degree_Celsius").replace("degree_Fahrenheit", "delta_degree_Fahrenheit"))
     return Unit(scale, units, offset_ok)
 
 
@@ -316,7 +399,7 @@ def _number_splits(text: str) -> Iterator[tuple[str, str, bool]]:
     for m in _SPLIT_START_RE.finditer(cleaned):
         if m.start() > MAX_PART_CHARS:
             break  # heads only grow; without this every split of a 2,000-character answer is parsed
-        head, tail = cleaned[:m.start()].strip(), cleaned[m.end():].strip()
+        head, tail = cleaned[: m.start()].strip(), cleaned[m.end() :].strip()
         if not head or not tail or len(tail) > MAX_PART_CHARS:
             continue
         try:
@@ -451,14 +534,12 @@ def with_unit(text: str, found: str) -> str:
     pos = text.rfind(found, max(0, len(text) - 20_000))
     if pos < 0:
         return found
-    return found + _unit_or_word(text[pos + len(found):])
+    return found + _unit_or_word(text[pos + len(found) :])
 
 
 _CJK_CHAR_RE = re.compile(f"[{_CJK}]")
 # A word written right after a number, where a unit would stand (\mathrm{} and \text{} included).
-_WORD_AFTER_RE = re.compile(
-    rf"^(?:[ \t~]|\\[,;:! ])*(?:\\(?:mathrm|text|rm|mbox|operatorname)\s*\{{\s*)?([A-Za-z\u00b5\u03bc\u03a9]+|[{_CJK}]+)"
-)
+_WORD_AFTER_RE = re.compile(rf"^(?:[ \t~]|\\[,;:! ])*(?:\\(?:mathrm|text|rm|mbox|operatorname)\s*\{{\s*)?([A-Za-z\u00b5\u03bc\u03a9]+|[{_CJK}]+)")
 
 
 def _unit_or_word(text: str) -> str:
@@ -484,7 +565,7 @@ def last_quantity(text: str) -> str | None:
         pass
     if found is None:
         return None
-    return found.group(0) + _unit_or_word(text[found.end():])
+    return found.group(0) + _unit_or_word(text[found.end() :])
 
 
 _LIST_SEPARATOR_RE = re.compile(r"[,;]|\b(?:and|or)\b")
@@ -497,7 +578,7 @@ def _ends_with_list(text: str) -> bool:
     numbers = list(_NUMBER_TAIL_RE.finditer(text, max(0, len(text) - 5000)))
     if len(numbers) < 2:
         return False
-    between = text[numbers[-2].end():numbers[-1].start()]
+    between = text[numbers[-2].end() : numbers[-1].start()]
     return _LIST_SEPARATOR_RE.search(between) is not None
 
 
@@ -588,8 +669,7 @@ def _integer_key(key: Value, req: VerifyRequest) -> bool:
     """An integer key with no tolerance requested: the integer-key policy applies to a response in
     the key's own unit (89.99° is not 90°, nor 5.04 m/s 5 m/s), while a converted response keeps
     the 1% (22.05 lb is 10 kg: the conversion of a rounded value is never an integer)."""
-    return (isinstance(key, Fraction) and key.denominator == 1
-            and req.rel_tol is None and req.abs_tol is None and req.sig_figs is None)
+    return isinstance(key, Fraction) and key.denominator == 1 and req.rel_tol is None and req.abs_tol is None and req.sig_figs is None
 
 
 def _exact(value: Value, key: Value) -> bool:

@@ -40,7 +40,14 @@ from rlvr.verifiers.answer_types import ANSWER_TYPES, AnswerType
 from rlvr.verifiers.evaluator import EvalError, NotNumeric, TooLarge, Value, as_complex, close, evaluate, free_symbols
 from rlvr.verifiers.normalization import compact
 from rlvr.verifiers.numeric import (
-    Tolerance, compare_numbers, decimal_commas, equation_value, is_name, parse_answer, significant_figures, tolerance_for,
+    Tolerance,
+    compare_numbers,
+    decimal_commas,
+    equation_value,
+    is_name,
+    parse_answer,
+    significant_figures,
+    tolerance_for,
 )
 from rlvr.verifiers.parser import NODE_KINDS, Node, ParseError, iter_nodes
 from rlvr.verifiers.verdict import Verdict, VerifyRequest
@@ -65,8 +72,9 @@ def _piecewise_scale(a: Node, b: Node) -> float | None:
     piecewise on the reals, so ``5 - x`` and ``|x - 5|`` agree at every point below 5 and the
     usual points (magnitudes 0.3 to 2.7) cannot tell them apart. None when neither side has one."""
     nodes = [n for node in (a, b) for n in iter_nodes(node)]
-    if not any(n[0] == "fn" and n[1] in ("abs", "sqrt") or n[0] == "pow" and n[2][0] != "num"
-               or n[0] == "pow" and n[2][1].denominator != 1 for n in nodes):
+    if not any(
+        n[0] == "fn" and n[1] in ("abs", "sqrt") or n[0] == "pow" and n[2][0] != "num" or n[0] == "pow" and n[2][1].denominator != 1 for n in nodes
+    ):
         return None
     biggest = max((abs(n[1]) for n in nodes if n[0] == "num"), default=Fraction(1))
     return 1.0 + 2.0 * float(min(biggest, Fraction(10**6)))
@@ -161,8 +169,7 @@ def _replace(node: Node, old: Node, new: Node) -> Node:
         if isinstance(part, tuple) and part and isinstance(part[0], str) and part[0] in NODE_KINDS:
             parts.append(_replace(part, old, new))
         elif isinstance(part, tuple):
-            parts.append(tuple(_replace(p, old, new) if isinstance(p, tuple) and p and isinstance(p[0], str)
-                               else p for p in part))
+            parts.append(tuple(_replace(p, old, new) if isinstance(p, tuple) and p and isinstance(p[0], str) else p for p in part))
         else:
             parts.append(part)
     return tuple(parts)
@@ -278,8 +285,7 @@ def _unordered(resp: tuple[Node, ...], key: tuple[Node, ...], tol: Tolerance) ->
     A repeated solution (``(3, 17), (3, 17)``) is the same set; an extra candidate is not."""
     if len(key) > MAX_ITEMS or len(resp) > MAX_ITEMS:
         return False
-    return all(any(equivalent(r, k, tol) for r in resp) for k in key) and all(
-        any(equivalent(r, k, tol) for k in key) for r in resp)
+    return all(any(equivalent(r, k, tol) for r in resp) for k in key) and all(any(equivalent(r, k, tol) for k in key) for r in resp)
 
 
 def _ordered(resp: tuple[Node, ...], key: tuple[Node, ...], tol: Tolerance) -> bool:
@@ -292,9 +298,8 @@ def _equations(resp: Node, key: Node, tol: Tolerance) -> bool:
         if rops == kops and len(rside) == len(ksides):  # same inequality chain, same sides
             return all(_scalar_equal(r, k, tol) for r, k in zip(rside, ksides))
         return False
-    if rside[0][0] == "sym" and ksides[0][0] == "sym":
-        if rside[0][1] == ksides[0][1]:
-            return equivalent(rside[-1], ksides[-1], tol)
+    if rside[0][0] == "sym" and ksides[0][0] == "sym" and rside[0][1] == ksides[0][1]:
+        return equivalent(rside[-1], ksides[-1], tol)
     if solved_value(key):  # x = 2 asks for the value: 2x = 4 (the problem restated) is not it
         if len(rside) == 2 and rside[1] == ksides[0] and not free_symbols(rside[0]):  # 2 = x
             return equivalent(rside[0], ksides[1], tol)
@@ -311,8 +316,7 @@ def solved_value(node: Node) -> bool:
     key asks for that value, so an equation with the same solutions but not solved (``2x = 4``,
     or the question's own ``3x + 7 = 13``) does not answer it; a curve ``y = 2x + 3`` is no
     solved value, and its rearrangements do answer it."""
-    return (node[0] == "rel" and node[1] == ("=",) and node[2][0][0] == "sym"
-            and not free_symbols(node[2][1]))
+    return node[0] == "rel" and node[1] == ("=",) and node[2][0][0] == "sym" and not free_symbols(node[2][1])
 
 
 def _member_set(node: Node) -> Node:
@@ -327,7 +331,7 @@ def _exact_part(node: Node) -> Node:
     if node[0] == "rel" and "~" in node[1]:
         k = node[1].index("~")
         if k >= 1:
-            return ("rel", node[1][:k], node[2][:k + 1])
+            return ("rel", node[1][:k], node[2][: k + 1])
         if not is_name(node[2][0]):
             return node[2][0]  # "\\frac{\\sqrt3}{3} \\approx 0.577": the exact value is the answer
         return ("rel", ("=",) * len(node[1]), node[2])  # "x \\approx 0.33" is all there is
@@ -422,15 +426,14 @@ def _unordered_rows(resp_rows: list[tuple[Node, ...]], key_rows: list[tuple[Node
     def same(a: tuple[Node, ...], b: tuple[Node, ...]) -> bool:
         return all(equivalent(x, y, tol) for x, y in zip(a, b))
 
-    return all(any(same(a, b) for b in key_rows) for a in resp_rows) and all(
-        any(same(a, b) for a in resp_rows) for b in key_rows)
+    return all(any(same(a, b) for b in key_rows) for a in resp_rows) and all(any(same(a, b) for a in resp_rows) for b in key_rows)
 
 
 def equivalent(resp: Node, key: Node, tol: Tolerance) -> bool:
     """Whether the response node answers the key node (see the module docstring for the rules)."""
     if _pm_count(resp) + _pm_count(key) > MAX_PM:
         return False  # \\pm 1 \\pm 1 \\pm ... : 2^n readings, none of which a key needs
-    for node, other, is_key in ((key, resp, True), (resp, key, False)):
+    for node, is_key in ((key, True), (resp, False)):
         expanded = _expand_pm(node)
         if expanded is not None:
             as_list: Node = expanded[0] if len(expanded) == 1 else ("list", tuple(expanded))
@@ -475,7 +478,6 @@ def equivalent(resp: Node, key: Node, tol: Tolerance) -> bool:
 
 
 class SymbolicType(AnswerType):
-
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
         if compact(extracted) == compact(req.answer):
             return Verdict(True, extracted, R.EQUAL)
@@ -527,9 +529,12 @@ def _second_tier_applies(resp: Node, key: Node, texts: tuple[str, ...]) -> bool:
     degrees. Plain numbers (GSM8K, MATH) never go there, and neither does a number against an
     expression (``144`` for ``3R^2``): the fast path's comparison is the last word on those."""
     kinds = {n[0] for node in (resp, key) for n in iter_nodes(node)}
-    return (bool(kinds & {"rel", "interval", "union", "matrix"})
-            or bool(free_symbols(resp)) and bool(free_symbols(key))
-            or any(mark in text for text in texts for mark in DEGREE_MARKS))
+    return (
+        bool(kinds & {"rel", "interval", "union", "matrix"})
+        or bool(free_symbols(resp))
+        and bool(free_symbols(key))
+        or any(mark in text for text in texts for mark in DEGREE_MARKS)
+    )
 
 
 ANSWER_TYPES.register("symbolic", SymbolicType())

@@ -102,13 +102,35 @@ def _budget(seconds: float) -> Iterator[None]:
 # -- building sympy objects from parser trees ----------------------------------------------------
 
 _FUNCS: dict[str, Callable] = {
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "sec": sympy.sec, "csc": sympy.csc,
-    "cot": sympy.cot, "arcsin": sympy.asin, "asin": sympy.asin, "arccos": sympy.acos,
-    "acos": sympy.acos, "arctan": sympy.atan, "atan": sympy.atan, "sinh": sympy.sinh,
-    "cosh": sympy.cosh, "tanh": sympy.tanh, "asinh": sympy.asinh, "arcsinh": sympy.asinh,
-    "arsinh": sympy.asinh, "acosh": sympy.acosh, "arccosh": sympy.acosh, "arcosh": sympy.acosh,
-    "atanh": sympy.atanh, "arctanh": sympy.atanh, "artanh": sympy.atanh, "exp": sympy.exp,
-    "sqrt": sympy.sqrt, "abs": sympy.Abs, "ln": sympy.log, "log": sympy.log,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "sec": sympy.sec,
+    "csc": sympy.csc,
+    "cot": sympy.cot,
+    "arcsin": sympy.asin,
+    "asin": sympy.asin,
+    "arccos": sympy.acos,
+    "acos": sympy.acos,
+    "arctan": sympy.atan,
+    "atan": sympy.atan,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
+    "tanh": sympy.tanh,
+    "asinh": sympy.asinh,
+    "arcsinh": sympy.asinh,
+    "arsinh": sympy.asinh,
+    "acosh": sympy.acosh,
+    "arccosh": sympy.acosh,
+    "arcosh": sympy.acosh,
+    "atanh": sympy.atanh,
+    "arctanh": sympy.atanh,
+    "artanh": sympy.atanh,
+    "exp": sympy.exp,
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "ln": sympy.log,
+    "log": sympy.log,
 }
 _CONSTS = {"pi": S.Pi, "e": S.Exp1, "i": S.ImaginaryUnit, "oo": S.Infinity}
 # Functions whose real domain restricts their argument to be non-negative (see _positive_symbols).
@@ -188,7 +210,7 @@ class _Builder:
         if isinstance(base, sympy.MatrixBase):
             if not (exponent.is_Integer and 0 <= exponent <= MAX_MATRIX_POWER) or not base.is_square:
                 raise Refused("matrix power")
-            return base**int(exponent)
+            return base ** int(exponent)
         if exponent.is_Number:
             if abs(exponent) > (MAX_SUM_EXPONENT if base.is_Add and base.free_symbols else MAX_EXPONENT):
                 raise Refused("exponent too large")
@@ -230,6 +252,7 @@ def _positive_symbols(resp: Node, key: Node) -> frozenset[str]:
 
 
 # -- proofs and counterexamples --------------------------------------------------------------------
+
 
 def _is_zero(expr) -> bool:  # noqa: ANN001
     """Whether sympy can show ``expr == 0``: a few rewritings, cheapest first."""
@@ -328,8 +351,7 @@ def _same_matrix(a, b) -> bool | None:  # noqa: ANN001
 
 # -- solution sets of inequalities -----------------------------------------------------------------
 
-_REL = {"<": sympy.StrictLessThan, "<=": sympy.LessThan, ">": sympy.StrictGreaterThan, ">=": sympy.GreaterThan,
-        "!=": sympy.Ne}
+_REL = {"<": sympy.StrictLessThan, "<=": sympy.LessThan, ">": sympy.StrictGreaterThan, ">=": sympy.GreaterThan, "!=": sympy.Ne}
 
 
 def _as_set(node: Node, build: _Builder) -> tuple[sympy.Set, set[str]] | None:
@@ -424,14 +446,14 @@ def _same_inequality(resp: Node, key: Node, build: _Builder) -> bool | None:
 
 # -- equations -------------------------------------------------------------------------------------
 
+
 def _dependent(lhs: Node, rhs: Node) -> bool:
     """``y`` or ``f(x)`` (parsed as the product of ``f`` and ``x``) naming a function whose value
     is the right side: the named symbol does not occur on the right."""
     rhs_names = {n[1] for n in iter_nodes(rhs) if n[0] == "sym"}
     if lhs[0] == "sym":
         return lhs[1] not in rhs_names
-    return (lhs[0] == "mul" and all(f[0] == "sym" for f in lhs[1]) and lhs[1][0][1] not in rhs_names
-            and all(f[1] in rhs_names for f in lhs[1][1:]))
+    return lhs[0] == "mul" and all(f[0] == "sym" for f in lhs[1]) and lhs[1][0][1] not in rhs_names and all(f[1] in rhs_names for f in lhs[1][1:])
 
 
 def _solution_set_numerator(lhs, rhs):  # noqa: ANN001, ANN202
@@ -467,6 +489,7 @@ def _same_equation(resp: Node, key: Node, build: _Builder) -> bool | None:
 
 
 # -- entry point -----------------------------------------------------------------------------------
+
 
 def _parse(text: str) -> Node:
     """Parse with degree signs kept (``\\sin(90° - x)``) when the text has any."""
@@ -507,8 +530,7 @@ def _decide(extracted: str, answer: str) -> bool | None:
         if resp[1] == key[1] == ("=",):
             return _same_equation(resp, key, build)
         return _same_inequality(resp, key, build)
-    if resp[0] in ("list", "set", "tuple", "rel", "interval", "union") or key[0] in (
-            "list", "set", "tuple", "rel", "interval", "union"):
+    if resp[0] in ("list", "set", "tuple", "rel", "interval", "union") or key[0] in ("list", "set", "tuple", "rel", "interval", "union"):
         return None
     return _same_scalar(build.build(resp), build.build(key))
 

@@ -14,7 +14,6 @@ from rlvr.verifiers.verdict import Verdict, VerifyRequest
 
 
 class TextType(AnswerType):
-
     def quick(self, extracted: str, req: VerifyRequest) -> Verdict | None:
         key = normalize_text(req.answer)
         if not key:

@@ -50,8 +50,8 @@ def decode_frames(buffer: bytearray) -> list[dict[str, Any]]:
             raise ProtocolError(f"frame of {size} bytes")
         if len(buffer) < HEADER.size + size:
             break
-        body = bytes(buffer[HEADER.size:HEADER.size + size])
-        del buffer[:HEADER.size + size]
+        body = bytes(buffer[HEADER.size : HEADER.size + size])
+        del buffer[: HEADER.size + size]
         try:
             message = json.loads(body)
         except ValueError as exc:
@@ -71,8 +71,7 @@ def pending_from_wire(data: dict[str, Any]) -> Any:
     from rlvr.verifiers.verdict import VerifyRequest
 
     hedge = data.get("hedge")
-    return Pending(**{**data, "request": VerifyRequest(**data["request"]),
-                      "hedge": tuple(hedge) if hedge is not None else None})
+    return Pending(**{**data, "request": VerifyRequest(**data["request"]), "hedge": tuple(hedge) if hedge is not None else None})
 
 
 def _read_exact(fd: int, n: int) -> bytes | None:
@@ -89,7 +88,7 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _exit_with_parent() -> None:
@@ -133,4 +132,3 @@ def main() -> None:
         message = json.loads(body)
         verdict = decide(pending_from_wire(message["pending"]))
         _write_all(fd_out, encode({"id": message["id"], "verdict": asdict(verdict)}))
-

@@ -28,6 +28,7 @@ from rlvr.generation.remote.protocol import (
 from rlvr.generation.remote.transport import SENDER, TRANSPORTS, free_port
 from rlvr.generation.weight_sync import RTOL, Check, WeightSyncError, compare_fingerprints, expected_fingerprints, sync_weights
 
+
 @dataclass
 class ModelFiles:
     """The weights in a model directory, streamed like a learner's ``named_full_parameters``
@@ -52,7 +53,6 @@ class ModelFiles:
                         yield name, f.get_tensor(name)
 
 
-
 def _world() -> tuple[int, int]:
     import torch.distributed as dist
 
@@ -72,20 +72,26 @@ class _Connection:
                 break
             except OSError as e:
                 if time.monotonic() >= deadline:
-                    raise RlvrError(f"cannot reach the generator server at {self.address} ({e.strerror or e}) within "
-                                    f"{cfg.connect_timeout:g}s; start it on that host with `rlvr serve-generator --model MODEL "
-                                    f"--port {port}`, or fix generator.address") from None
+                    raise RlvrError(
+                        f"cannot reach the generator server at {self.address} ({e.strerror or e}) within "
+                        f"{cfg.connect_timeout:g}s; start it on that host with `rlvr serve-generator --model MODEL "
+                        f"--port {port}`, or fix generator.address"
+                    ) from None
                 time.sleep(0.5)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(cfg.request_timeout)
         challenge = self._recv("connect")
         if challenge.get("protocol") != PROTOCOL:
-            raise RlvrError(f"the generator server at {self.address} speaks protocol {challenge.get('protocol')}, this rlvr {PROTOCOL}: "
-                            "run the same rlvr version on both sides")
+            raise RlvrError(
+                f"the generator server at {self.address} speaks protocol {challenge.get('protocol')}, this rlvr {PROTOCOL}: "
+                "run the same rlvr version on both sides"
+            )
         send_message(self.sock, {"op": "auth", "mac": auth_mac(token, str(challenge.get("nonce")))})
         if not self._recv("auth").get("ok"):
-            raise RlvrError(f"the generator server at {self.address} refused the auth token: {TOKEN_ENV} or "
-                            "generator.token_file must hold the token the server uses (its --token-file)")
+            raise RlvrError(
+                f"the generator server at {self.address} refused the auth token: {TOKEN_ENV} or "
+                "generator.token_file must hold the token the server uses (its --token-file)"
+            )
 
     @property
     def local_host(self) -> str:
@@ -101,14 +107,17 @@ class _Connection:
         try:
             return recv_message(self.sock)
         except TimeoutError:
-            raise RlvrError(f"the generator server at {self.address} sent no reply to '{op}' within "
-                            f"{self.sock.gettimeout():g}s (generator.request_timeout)") from None
+            raise RlvrError(
+                f"the generator server at {self.address} sent no reply to '{op}' within {self.sock.gettimeout():g}s (generator.request_timeout)"
+            ) from None
         except (OSError, ConnectionClosed) as e:
             raise self._lost(op, e) from None
 
     def _lost(self, op: str, e: Exception) -> RlvrError:
-        return RlvrError(f"lost the generator server at {self.address} during '{op}' ({e}): it stopped or crashed; "
-                         "see its log, restart `rlvr serve-generator`, then continue with `rlvr train --resume`")
+        return RlvrError(
+            f"lost the generator server at {self.address} during '{op}' ({e}): it stopped or crashed; "
+            "see its log, restart `rlvr serve-generator`, then continue with `rlvr train --resume`"
+        )
 
     def reply(self, op: str) -> dict[str, Any]:
         reply = self._recv(op)
@@ -154,14 +163,17 @@ class RemoteGenerator:
         self._barrier()
 
     def _compare_models(self, mine: dict[str, list[int]], model_path: str, served: str) -> None:
-        problems = [f"'{n}' is {mine[n]} here but {self.shapes[n]} on the server" for n in sorted(set(mine) & set(self.shapes))
-                    if mine[n] != self.shapes[n]]
+        problems = [
+            f"'{n}' is {mine[n]} here but {self.shapes[n]} on the server" for n in sorted(set(mine) & set(self.shapes)) if mine[n] != self.shapes[n]
+        ]
         problems += [f"'{n}' missing on the server" for n in sorted(set(mine) - set(self.shapes))]
         problems += [f"'{n}' only on the server" for n in sorted(set(self.shapes) - set(mine))]
         if problems:
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-            raise RlvrError(f"model mismatch: the generator server at {self.cfg.address} serves {served}, whose tensors differ from "
-                            f"the trainer's {model_path}: {'; '.join(problems[:3])}{more}. Start the server with the trainer's model")
+            raise RlvrError(
+                f"model mismatch: the generator server at {self.cfg.address} serves {served}, whose tensors differ from "
+                f"the trainer's {model_path}: {'; '.join(problems[:3])}{more}. Start the server with the trainer's model"
+            )
 
     def _serve_trainer_weights(self, model_path: str) -> None:
         """Make the server compute with ``model_path``'s weights, the trainer's starting point."""
@@ -224,8 +236,9 @@ class RemoteGenerator:
             try:
                 self.transport.send(wire)
             except RuntimeError as e:
-                raise RlvrError(f"weight transfer to the generator server at {self.cfg.address} failed at '{name}' ({e}): "
-                                "it stopped or crashed; see its log") from None
+                raise RlvrError(
+                    f"weight transfer to the generator server at {self.cfg.address} failed at '{name}' ({e}): it stopped or crashed; see its log"
+                ) from None
         self.conn.request({"op": "end"})
 
     def checks(self) -> list[Check]:
@@ -249,4 +262,3 @@ class RemoteGenerator:
             self.transport.close()
             self.transport = None
         self.conn.close()
-

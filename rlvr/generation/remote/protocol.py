@@ -44,7 +44,6 @@ class ConnectionClosed(ProtocolError):
     """The peer closed the connection."""
 
 
-
 def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
     data = json.dumps(message, separators=(",", ":")).encode()
     sock.sendall(_HEADER.pack(len(data)) + data)
@@ -129,12 +128,13 @@ def load_token(token_file: str | None, create: bool = False) -> bytes:
     else:
         token, source = os.environ.get(TOKEN_ENV, "").strip(), f"${TOKEN_ENV}"
     if not token:
-        raise RlvrError(f"no auth token for the generator service: set {TOKEN_ENV}, or give a token file "
-                        "(--token-file for rlvr serve-generator, generator.token_file for the trainer)")
+        raise RlvrError(
+            f"no auth token for the generator service: set {TOKEN_ENV}, or give a token file "
+            "(--token-file for rlvr serve-generator, generator.token_file for the trainer)"
+        )
     if len(token) < 16:
         raise RlvrError(f"the generator auth token from {source} is shorter than 16 characters")
     return token.encode()
-
 
 
 def model_shapes(model_path: str) -> dict[str, list[int]]:
@@ -154,4 +154,3 @@ def check_to_json(check: Check) -> dict[str, Any]:
 
 def check_from_json(data: dict[str, Any]) -> Check:
     return Check(data["key"], data["kind"], tuple(Source(**s) for s in data["sources"]), int(data["numel"]), int(data["in_features"]))
-

@@ -35,6 +35,7 @@ from rlvr.generation.remote.protocol import (
 )
 from rlvr.generation.remote.transport import RECEIVER, TRANSPORTS
 
+
 @dataclass
 class ServeConfig:
     """``rlvr serve-generator``: the engine the server runs (``generator.*`` as in ``rlvr train``)."""
@@ -76,8 +77,10 @@ class _LoadStream:
             name, shape, dtype = msg.get("name"), msg.get("shape"), msg.get("dtype")
             want = self.server.shapes.get(name)
             if msg.get("op") != "tensor" or want is None or shape != want or dtype != self.server.generator.dtype:
-                raise RlvrError(f"rejected tensor {name!r} {dtype} {shape}: the served model has "
-                                f"{'no such tensor' if want is None else f'{self.server.generator.dtype} {want}'}")
+                raise RlvrError(
+                    f"rejected tensor {name!r} {dtype} {shape}: the served model has "
+                    f"{'no such tensor' if want is None else f'{self.server.generator.dtype} {want}'}"
+                )
             send_message(self.peer.sock, {"ok": True})
             tensor = self.peer.transport.receive(getattr(torch, dtype), shape)
             self.count += 1
@@ -245,8 +248,14 @@ class GeneratorServer:
     # ------------------------------------------------------------------ requests
 
     def _info(self, peer: _Peer, msg: dict[str, Any]) -> dict[str, Any]:
-        return {"protocol": PROTOCOL, "model": self.model_path, "engine": self.generator.cfg.name, "dtype": self.generator.dtype,
-                "shapes": self.shapes, "checks": [check_to_json(c) for c in self.generator.checks()]}
+        return {
+            "protocol": PROTOCOL,
+            "model": self.model_path,
+            "engine": self.generator.cfg.name,
+            "dtype": self.generator.dtype,
+            "shapes": self.shapes,
+            "checks": [check_to_json(c) for c in self.generator.checks()],
+        }
 
     def _generate(self, peer: _Peer, msg: dict[str, Any]) -> dict[str, Any]:
         from rlvr.config import from_dict
@@ -324,4 +333,3 @@ def serve(cfg: ServeConfig, model: str, host: str, port: int, token_file: str | 
         server.serve_forever()
     finally:
         generator.close()
-
