@@ -107,13 +107,4 @@ def run_pretrain(cfg: PretrainConfig) -> Path:
         return {"val_loss": mean_nll(learner, [collate_blocks(val[c]) for c in chunks])}
 
     task = SupervisedTask("pretrain", len(train), batch, evaluate, plot_keys=["loss", "val_loss", "lr"])
-    return train_supervised(
-        task,
-        run_cfg=cfg.run,
-        full_config=cfg,
-        schedule=cfg.schedule,
-        learner_cfg=cfg.learner,
-        optim_cfg=cfg.optim,
-        model_factory=factory,
-        tokenizer=tokenizer,
-    )
+    return train_supervised(task, cfg, factory, tokenizer)

@@ -131,7 +131,7 @@ class TrainEvalConfig:
 
 @dataclass
 class TrainSchedule:
-    steps: int = field(200, ge=0, help="trainer steps (each is algorithm.epochs optimizer steps)")
+    steps: int = field(200, ge=0, help="trainer steps (each is algorithm.epochs x algorithm.mini_batches optimizer steps)")
     max_seconds: float = field(0.0, ge=0, help="stop after this many seconds of RL (0: no limit); the final eval still runs")
 
 

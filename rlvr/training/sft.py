@@ -185,16 +185,7 @@ def run_sft(cfg: SFTConfig) -> Path:
 
     task = SupervisedTask("sft", len(train), batch, evaluate, plot_keys=["loss", "val_loss", "heldout_accuracy"])
     try:
-        return train_supervised(
-            task,
-            run_cfg=cfg.run,
-            full_config=cfg,
-            schedule=cfg.schedule,
-            learner_cfg=cfg.learner,
-            optim_cfg=cfg.optim,
-            model_factory=factory,
-            tokenizer=tokenizer,
-        )
+        return train_supervised(task, cfg, factory, tokenizer)
     finally:
         if heldout is not None:
             heldout.close()

@@ -88,24 +88,15 @@ def mean_nll(learner: Learner, batches: list[MicroBatch]) -> float:
     return total
 
 
-def train_supervised(
-    task: SupervisedTask,
-    *,
-    run_cfg: RunConfig,
-    full_config: Any,
-    schedule: ScheduleConfig,
-    learner_cfg: LearnerConfig,
-    optim_cfg: OptimConfig,
-    model_factory: Callable[[], Any],
-    tokenizer,
-) -> Path:
-    """Train, checkpoint, evaluate; return the path of the final model directory."""
-    run = Run(task.name, run_cfg, full_config)
+def train_supervised(task: SupervisedTask, cfg: StageConfig, model_factory: Callable[[], Any], tokenizer) -> Path:
+    """Train, checkpoint, evaluate; return the path of the final model directory. ``cfg`` is the
+    stage's whole config (its run, schedule, learner and optimizer sections; saved with the run)."""
+    run = Run(task.name, cfg.run, cfg)
     try:
         model = load_model(str(run.resume_from / "model")) if run.resume_from else model_factory()
-        learner = build_learner(model, learner_cfg, optim_cfg, total_steps=schedule.steps)
-        stage = SupervisedStage(task, run, schedule, learner, tokenizer, run.restore(learner))
-        run_stage(run, stage, schedule.steps, schedule.max_seconds)
+        learner = build_learner(model, cfg.learner, cfg.optim, total_steps=cfg.schedule.steps)
+        stage = SupervisedStage(task, run, cfg.schedule, learner, tokenizer, run.restore(learner))
+        run_stage(run, stage, cfg.schedule.steps, cfg.schedule.max_seconds)
         return run.path / "final"
     finally:
         run.close()
