@@ -93,6 +93,7 @@ def build_batch(args: argparse.Namespace, vocab: int):
         response_mask=resp,
         generator_logprobs=torch.zeros(b, t - 1),
         group_ids=torch.arange(b),
+        rewards=torch.zeros(b),  # the bench trains on fixed advantages; rewards are not read
         correct=torch.zeros(b, dtype=torch.bool),
         has_answer=torch.ones(b, dtype=torch.bool),
         lengths=attn.sum(1),
