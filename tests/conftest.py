@@ -47,3 +47,10 @@ def script_module(name: str) -> Iterator[ModuleType]:
         yield module
     finally:
         del sys.modules[name]
+
+
+def torchrun(nproc: int = 2) -> list[str]:
+    """The command prefix that launches ``nproc`` ranks on this machine (a free rendezvous port each time)."""
+    from rlvr.training.distributed import free_port
+
+    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port", str(free_port())]

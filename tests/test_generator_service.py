@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import torchrun
 
 from rlvr.cli import main
 from rlvr.config import from_dict
@@ -255,13 +256,7 @@ def test_two_rank_deepspeed_learner_with_remote_generator(server, tmp_path, toke
     loads = _loads(server)
     out = tmp_path / "ws2"
     cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(free_port()),
+        *torchrun(),
         "-m",
         "rlvr.cli",
         *_train_args(server, out),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import torchrun
 
 from rlvr.cli import main
 from rlvr.data.lm import collate_sft, encode_sft
@@ -209,10 +210,7 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     # a fresh launch: no rank/port variables inherited from learners built earlier in this process
     env = _clean_env()
     subprocess.run([sys.executable, "-m", "rlvr.cli", "pretrain", f"run.output_dir={one}", *common], check=True, capture_output=True, env=env)
-    from rlvr.training.distributed import free_port
-
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port())]
-    subprocess.run([*torchrun, "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], check=True, capture_output=True, env=env)
+    subprocess.run([*torchrun(), "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], check=True, capture_output=True, env=env)
     a, b = load_file(one / "final" / "model.safetensors"), load_file(two / "final" / "model.safetensors")
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
+
+from conftest import torchrun
 
 from rlvr.cli import main
 
@@ -32,16 +33,8 @@ def _clean_env() -> dict[str, str]:
 
 
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
-    from rlvr.training.distributed import free_port
-
     cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(free_port()),
+        *torchrun(),
         "-m",
         "rlvr.cli",
         "train",
