@@ -140,8 +140,10 @@ def test_stop_string_ends_the_tiny_arith_model_alike_in_both_engines():
     truncated (it has no EOS, but max_tokens did not cut it)."""
     from rlvr.data import Problem
     from rlvr.models.load import load_tokenizer, resolve_model_path
+    from rlvr.rewards import RewardContext, build_reward
+    from rlvr.rewards.config import RewardConfig
     from rlvr.rollout.experience import build_experience
-    from rlvr.rollout.rewards import RewardConfig, assign_rewards
+    from rlvr.rollout.rewards import assign_rewards
     from rlvr.rollout.sample import ScoredCompletion
     from rlvr.verifiers import Verdict
 
@@ -163,7 +165,7 @@ def test_stop_string_ends_the_tiny_arith_model_alike_in_both_engines():
     assert outs["vllm"].token_ids == outs["hf"].token_ids
     c = outs["hf"]
     scored = [[ScoredCompletion(Problem(id="p", prompt="59+7=?", answer="66"), c, Verdict(False, None, "no_answer"))]]
-    assign_rewards(scored, 40, RewardConfig())
+    assign_rewards(scored, ["59+7=?\n"], build_reward(RewardConfig(), RewardContext(tok, None, 40)), 40, RewardConfig())
     exp = build_experience(scored, prompt, [0], tok.eos_token_id, tok.pad_token_id or 0, mask_truncated_completions=True)
     assert not exp.truncated[0] and exp.response_mask.sum() == len(c.token_ids)
 
@@ -172,14 +174,16 @@ def test_rollout_truncated_only_when_max_tokens_cut():
     """A completion that ended on a stop string has no EOS; it used to be masked as truncated."""
     from rlvr.data import Problem
     from rlvr.generation.base import Completion
+    from rlvr.rewards import RewardContext, build_reward
+    from rlvr.rewards.config import RewardConfig
     from rlvr.rollout.experience import build_experience
-    from rlvr.rollout.rewards import RewardConfig, assign_rewards
+    from rlvr.rollout.rewards import assign_rewards
     from rlvr.rollout.sample import ScoredCompletion
     from rlvr.verifiers import Verdict
 
     p, v = Problem(id="p", prompt="q", answer="1"), Verdict(True, "1", "ok")
     group = [ScoredCompletion(p, Completion(0, [5, 6, 7], [0.0] * 3, "<answer>1</answer>", reason), v) for reason in ("stop", "length")]
-    assign_rewards([group], 3, RewardConfig())
+    assign_rewards([group], ["q"], build_reward(RewardConfig(), RewardContext(None, None, 3)), 3, RewardConfig())
     exp = build_experience([group], [[3, 4]], [0], eos_token_id=2, pad_token_id=0, mask_truncated_completions=True)
     assert exp.truncated.tolist() == [False, True]
     assert exp.response_mask.sum(dim=1).tolist() == [3, 0]

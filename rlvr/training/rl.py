@@ -68,9 +68,11 @@ from rlvr.errors import ConfigError, RlvrError
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
+from rlvr.rewards import RewardContext, build_reward
+from rlvr.rewards.config import RewardConfig
 from rlvr.rollout.experience import Experience, StepExperience, algorithm_needs, build_experience, make_experience
 from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
-from rlvr.rollout.rewards import RewardConfig, assign_rewards
+from rlvr.rollout.rewards import assign_rewards
 from rlvr.rollout.sample import ScoredCompletion, encode_prompts, fit_prompts, generate_and_score
 from rlvr.training.batching import layout, plan_ranks
 from rlvr.training.critic import Critic
@@ -145,7 +147,7 @@ class TrainConfig:
     template: str = field("arith", check=get_template, help="prompt template (also fixes the verifier's answer marker)")
     rollout: RolloutConfig = section(RolloutConfig, "sampling")
     verifier: VerifierConfig = section(VerifierConfig, "the verifier pool that scores completions (training and held-out evaluation)")
-    reward: RewardConfig = section(RewardConfig, "rewards from verdicts")
+    reward: RewardConfig = section(RewardConfig, "the reward (verifier, reward model, judge, composite) and shaping terms")
     algorithm: AlgorithmConfig = section(AlgorithmConfig, "estimator, loss and their options")
     generator: GeneratorConfig = section(GeneratorConfig, "generation engine")
     learner: LearnerConfig = section(LearnerConfig, "DeepSpeed/torch learner")
@@ -245,6 +247,11 @@ def _rollout_metrics(per_rank: list[dict[str, Any]]) -> dict[str, float]:
         # Distinct problems drawn this step over all ranks (= problems_drawn unless ranks overlap).
         "problems_drawn": len(ids),
         "problems_unique": len(set(ids)),
+        # What the reward cost: counts add up over ranks, seconds are the slowest rank's.
+        **{
+            k: (max if k.endswith("seconds") else sum)(s.get(k, 0.0) for s in per_rank)
+            for k in dict.fromkeys(k for s in per_rank for k in s if k.startswith("reward/"))
+        },
     }
 
 
@@ -325,6 +332,9 @@ class Trainer:
         # Policy version of the weights the generator holds.
         self.generator_version = self.policy_version
         self.pool = cfg.verifier.pool()
+        self.reward = build_reward(
+            cfg.reward, RewardContext(self.tokenizer, self.template, cfg.rollout.max_tokens, self.generator, str(self.learner.device), cfg.run.seed)
+        )
         self.order = list(range(len(self.train_problems)))
         random.Random(cfg.run.seed).shuffle(self.order)
         self.pipeline = RolloutPipeline(self.collect, cfg.rollout.max_staleness)
@@ -387,7 +397,10 @@ class Trainer:
                 prompts_per_chunk=self.cfg.rollout.prompts_per_chunk,
                 timing=stats,
             )
-            assign_rewards(groups, self.cfg.rollout.max_tokens, self.cfg.reward)
+            prompts = [self.template.render(p, self.tokenizer) for p in problems]
+            cost = assign_rewards(groups, prompts, self.reward, self.cfg.rollout.max_tokens, self.cfg.reward)
+            for k, v in cost.items():
+                stats[f"reward/{k}"] = stats.get(f"reward/{k}", 0.0) + v
             stats["groups_sampled"] += len(groups)
             stats["gen_tokens"] += sum(len(s.completion.token_ids) for g in groups for s in g)
             if round_ == 0:
@@ -798,6 +811,7 @@ class Trainer:
     def close(self) -> None:
         try:
             self.pipeline.close()
+            self.reward.close()
             self.generator.close()
             self.pool.close()
         finally:
