@@ -6,7 +6,7 @@
         stage.start(step)               headline, evaluation before training
         until a budget is spent (steps, or seconds: whichever ends first; every rank follows rank 0):
             stage.step(...)             one step's metrics (+ step_seconds, its wall time)
-            stage.scheduled_eval(...)   periodic evaluation, at the stage's own cadence
+            stage.scheduled_eval(...)   periodic evaluation, at the stage's own cadence (it may ask to stop)
             log                         every run.log_every steps, and the last step
             progress bar                its total and time left follow the budget that binds
             checkpoint                  every run.save_every steps, and the last (stage.state_for_checkpoint())
@@ -51,7 +51,8 @@ class Stage(Protocol):
 
     def scheduled_eval(self, step: int, last: bool) -> dict[str, Any]:
         """Metrics of a periodic evaluation after step ``step``, if the stage's cadence calls for one
-        (``last``: the loop ends after this step); ``{}`` otherwise."""
+        (``last``: the loop ends after this step); ``{}`` otherwise. ``"stop": True`` among them
+        ends the run after this step (checkpointed, then finished as usual)."""
 
     def postfix(self, metrics: dict[str, Any]) -> dict[str, str]:
         """The few figures the progress bar shows after a step."""
@@ -218,15 +219,18 @@ def run_stage(run: Run, stage: Stage, budget_steps: int, budget_seconds: float) 
             out_of_time = bool(from_rank0(budget.out_of_time(), learner.world_size))
             last = step >= budget.steps or out_of_time
             metrics.update(stage.scheduled_eval(step, last))
-            if step % run.cfg.log_every == 0 or last:
+            # A stage may ask to end the run after its evaluation ("stop": rlvr train's over-optimisation guard).
+            stopped = bool(from_rank0(metrics.pop("stop", False), learner.world_size)) and not last
+            if step % run.cfg.log_every == 0 or last or stopped:
                 logger.log(step, metrics)
             progress.advance(step, stage.postfix(metrics))
-            if _checkpoints_after(run.cfg, step, budget.steps) or out_of_time:
+            if _checkpoints_after(run.cfg, step, budget.steps) or out_of_time or stopped:
                 state, parts = stage.state_for_checkpoint()
                 run.ckpts.save(step, learner, stage.tokenizer, state, parts)
-            if out_of_time:
+            if out_of_time or stopped:
                 if main:
-                    note(f"rlvr {stage.name}: time budget of {budget.seconds:.0f}s reached at step {step}")
+                    why = f"time budget of {budget.seconds:.0f}s reached" if out_of_time else "stopped by the stage"
+                    note(f"rlvr {stage.name}: {why} at step {step}")
                 break
     finally:
         progress.close()

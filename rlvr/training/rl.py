@@ -66,10 +66,12 @@ from rlvr.config import field, section
 from rlvr.data import DatasetConfig, Problem, load_problems
 from rlvr.errors import ConfigError, RlvrError
 from rlvr.generation.base import GeneratorConfig, SamplingConfig, build_generator
+from rlvr.io import staged_dir
 from rlvr.models.load import count_parameters, load_model, load_tokenizer, resolve_model_path
 from rlvr.prompts import get_template
 from rlvr.rewards import RewardContext, build_reward
-from rlvr.rewards.config import RewardConfig
+from rlvr.rewards.config import REWARD_MODEL, RewardConfig
+from rlvr.rewards.reward_model import check_reward_model_dir
 from rlvr.rollout.experience import Experience, StepExperience, algorithm_needs, build_experience, make_experience
 from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
 from rlvr.rollout.rewards import assign_rewards
@@ -79,7 +81,8 @@ from rlvr.training.critic import Critic
 from rlvr.training.distributed import RANK_SEED_STRIDE, all_gather, assemble_rows, from_rank0, rank_rows
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner, token_logprobs
 from rlvr.training.loop import Run, note, run_stage
-from rlvr.training.run import RunConfig
+from rlvr.training.overoptimisation import Guard
+from rlvr.training.run import RunConfig, plot_gaming
 from rlvr.verifiers.config import VerifierConfig
 
 
@@ -175,6 +178,14 @@ class TrainConfig:
                 f"algorithm.mini_batches ({self.algorithm.mini_batches}) must divide rollout.prompts_per_step "
                 f"({self.rollout.prompts_per_step}): each mini-batch takes whole prompt groups"
             )
+        if self.reward.guard.action != "log":
+            if not self.eval.every:
+                raise ValueError(f"reward.guard.action={self.reward.guard.action} acts at held-out evaluations: set eval.every > 0")
+            if not self.reward.learned():
+                raise ValueError(
+                    f"reward.guard.action={self.reward.guard.action} guards a learned reward (reward_model, judge, or a composite with one); "
+                    f"reward '{self.reward.name}' cannot be gamed"
+                )
         if self.algorithm.critic.path is not None:
             try:
                 resolve_model_path(self.algorithm.critic.path)
@@ -228,6 +239,8 @@ def _rollout_metrics(per_rank: list[dict[str, Any]]) -> dict[str, float]:
             "no_answer",
             "first_groups",
             "first_groups_any_correct",
+            "reward_sum",
+            "reward_scored",
         )
     }
     ids = [pid for s in per_rank for pid in s["problem_ids"]]
@@ -240,6 +253,8 @@ def _rollout_metrics(per_rank: list[dict[str, Any]]) -> dict[str, float]:
         "verify_seconds": max(s["verify_seconds"] for s in per_rank),
         # The headline figures describe the policy, so they come from the first round, before filtering.
         "accuracy": total["correct"] / max(1, total["samples"]),
+        # What the policy earns from the reward on the same completions (with a learned reward: the proxy beside the verified accuracy).
+        "sampled_reward_mean": total["reward_sum"] / max(1, total["samples"]),
         "no_answer_rate": total["no_answer"] / max(1, total["samples"]),
         "pass_rate_any": total["first_groups_any_correct"] / max(1, total["first_groups"]),
         "zero_variance_frac": total["groups_zero_variance"] / max(1, total["groups_sampled"]),
@@ -247,9 +262,10 @@ def _rollout_metrics(per_rank: list[dict[str, Any]]) -> dict[str, float]:
         # Distinct problems drawn this step over all ranks (= problems_drawn unless ranks overlap).
         "problems_drawn": len(ids),
         "problems_unique": len(set(ids)),
-        # What the reward cost: counts add up over ranks, seconds are the slowest rank's.
+        # What the reward cost: counts add up over ranks, seconds are the slowest rank's, means
+        # (collected weighted by the completions scored) are over every completion scored.
         **{
-            k: (max if k.endswith("seconds") else sum)(s.get(k, 0.0) for s in per_rank)
+            k: (max if k.endswith("seconds") else sum)(s.get(k, 0.0) for s in per_rank) / (total["reward_scored"] if k.endswith("_mean") else 1)
             for k in dict.fromkeys(k for s in per_rank for k in s if k.startswith("reward/"))
         },
     }
@@ -284,6 +300,8 @@ class Trainer:
             raise
 
     def _build(self, cfg: TrainConfig) -> None:
+        if cfg.reward.uses(REWARD_MODEL):
+            check_reward_model_dir(cfg.reward.model.path)  # a bad path fails now, not after the engines have started
         self.template = get_template(cfg.template)
         self.tokenizer = load_tokenizer(cfg.model.path)
         fit = functools.partial(
@@ -335,6 +353,9 @@ class Trainer:
         self.reward = build_reward(
             cfg.reward, RewardContext(self.tokenizer, self.template, cfg.rollout.max_tokens, self.generator, str(self.learner.device), cfg.run.seed)
         )
+        # A learned reward is a proxy: its over-optimisation is measured at each periodic held-out evaluation.
+        self.learned = cfg.reward.learned()
+        self.guard = Guard(cfg.reward.guard, self.state.setdefault("guard", {})) if self.learned and cfg.eval.every else None
         self.order = list(range(len(self.train_problems)))
         random.Random(cfg.run.seed).shuffle(self.order)
         self.pipeline = RolloutPipeline(self.collect, cfg.rollout.max_staleness)
@@ -376,6 +397,7 @@ class Trainer:
             "gen_seconds": 0.0,
             "verify_seconds": 0.0,
             "problem_ids": [],
+            "reward_scored": 0,
         }
         first_round: list[list[ScoredCompletion]] = []
         for round_ in range(1 + (self.cfg.algorithm.max_refill_rounds if self.cfg.algorithm.dynamic_sampling else 0)):
@@ -399,8 +421,10 @@ class Trainer:
             )
             prompts = [self.template.render(p, self.tokenizer) for p in problems]
             cost = assign_rewards(groups, prompts, self.reward, self.cfg.rollout.max_tokens, self.cfg.reward)
-            for k, v in cost.items():
-                stats[f"reward/{k}"] = stats.get(f"reward/{k}", 0.0) + v
+            scored = sum(map(len, groups))
+            for k, v in cost.items():  # a mean is a mean over this call's completions: weighted by them
+                stats[f"reward/{k}"] = stats.get(f"reward/{k}", 0.0) + (v * scored if k.endswith("_mean") else v)
+            stats["reward_scored"] += scored
             stats["groups_sampled"] += len(groups)
             stats["gen_tokens"] += sum(len(s.completion.token_ids) for g in groups for s in g)
             if round_ == 0:
@@ -418,6 +442,7 @@ class Trainer:
             no_answer=sum(s.verdict.extracted is None for s in flat),
             first_groups=len(first_round),
             first_groups_any_correct=sum(any(s.correct for s in g) for g in first_round),
+            reward_sum=sum(s.reward for s in flat),
         )
         return RolloutBatch(step, kept, kept_prompts, [version] * len(kept), stats, self.cursor)
 
@@ -700,7 +725,13 @@ class Trainer:
 
     @property
     def plot_keys(self) -> list[str]:
-        return ["reward_mean", "accuracy", f"eval/{self.cfg.eval.dataset.name}/greedy", "response_length_mean"]
+        # With a learned reward, the proxy's raw score beside the verified accuracy: where they part, the policy games the proxy.
+        proxy = ["sampled_reward_mean", "reward/rm_score_mean"] if self.learned else []
+        return ["reward_mean", *proxy, "accuracy", self._heldout_key, "response_length_mean"]
+
+    @property
+    def _heldout_key(self) -> str:
+        return f"eval/{self.cfg.eval.dataset.name}/greedy"
 
     def train(self) -> dict[str, Any]:
         return run_stage(self.run, self, self.cfg.schedule.steps, self.cfg.schedule.max_seconds)
@@ -748,6 +779,8 @@ class Trainer:
         if self.pipeline.must_sync(self.generator_version, self.policy_version):
             self.pipeline.drain()  # never replace weights under a running generation
             metrics.update(self.sync())
+        if self.guard is not None:
+            self.guard.record_proxy(step + 1, metrics["sampled_reward_mean"])
         return metrics
 
     def scheduled_eval(self, step: int, last: bool) -> dict[str, Any]:
@@ -757,7 +790,30 @@ class Trainer:
             return {}
         metrics = self._current_generator()
         metrics.update(self.periodic_eval())
+        if self.guard is not None:
+            metrics.update(self._guard(step, metrics[self._heldout_key]))
         return metrics
+
+    def _guard(self, step: int, heldout: float) -> dict[str, Any]:
+        """The over-optimisation guard after the held-out evaluation of ``step`` (same on every rank:
+        the evaluation is rank 0's, broadcast). ``keep_best`` saves a new best to best/."""
+        g = self.cfg.reward.guard
+        view = self.guard.observe(step, heldout)
+        if g.action == "keep_best" and view.best_step == step:
+            with staged_dir(self.run.path / "best", publish=self.learner.is_main) as best:
+                self.learner.save_model(best, self.tokenizer)  # every rank joins the ZeRO-3 gather
+        out: dict[str, Any] = {"guard/best_heldout": view.best, "guard/evals_below_best": view.below, "guard/fired": int(view.fired)}
+        if view.fired and self.learner.is_main:
+            note(
+                f"step {step}: held-out greedy accuracy {heldout:.3f} has been more than {g.min_drop} below its best "
+                f"{view.best:.3f} (step {view.best_step}) for {view.below} evaluations while the proxy reward rose: "
+                + {"log": "the policy is gaming the reward", "stop": "stopping", "keep_best": f"final/ will be step {view.best_step}'s weights"}[
+                    g.action
+                ]
+            )
+        if view.fired and g.action == "stop":
+            out["stop"] = True
+        return out
 
     def postfix(self, metrics: dict[str, Any]) -> dict[str, str]:
         return {"acc": f"{metrics['accuracy']:.2f}", "zero_var": f"{metrics['zero_variance_frac']:.2f}", "s": f"{metrics['step_seconds']:.2f}"}
@@ -772,10 +828,31 @@ class Trainer:
         if self.cfg.eval.before_after:
             self._current_generator()
             summary.update(self._before_after(step))
+        if self.guard is not None:
+            summary["guard"] = self.guard.summary()
+        if self.learned and self.learner.is_main:
+            self._plot_gaming(step, summary)
         return summary
 
+    def _plot_gaming(self, step: int, summary: dict[str, Any]) -> None:
+        """reward_gaming.png: the proxy and the verified accuracies (training batch, held-out greedy before, during and after) against step."""
+        heldout = [(int(s), a) for s, a in self.state.get("guard", {}).get("evals", [])]
+        if "pass@1_before" in summary:
+            heldout = [(0, summary["pass@1_before"]), *heldout, (step, summary["pass@1_after"])]
+        path = self.run.path
+        plot_gaming(
+            path / "metrics.jsonl",
+            path / "reward_gaming.png",
+            "sampled_reward_mean",
+            ["accuracy"],
+            heldout,
+            f"rlvr train: reward {self.cfg.reward.name} vs the verifier",
+        )
+
     def final_weights(self) -> Path | None:
-        return None  # the weights of the last step
+        """The guard's best held-out checkpoint with ``reward.guard.action: keep_best``, else the last step's weights."""
+        best = self.run.path / "best"
+        return best if self.cfg.reward.guard.action == "keep_best" and best.is_dir() else None
 
     def _before_after(self, step: int) -> dict[str, Any]:
         from rlvr.eval.bootstrap import paired_bootstrap_diff

@@ -296,3 +296,43 @@ def plot_curves(metrics_path: Path, out_png: Path, keys: list[str], title: str, 
     atomic_write(out_png, lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
     return out_png
+
+
+def plot_gaming(
+    metrics_path: Path, out_png: Path, proxy_key: str, accuracy_keys: list[str], heldout: list[tuple[int, float]], title: str
+) -> Path | None:
+    """Proxy reward (left axis) and verified accuracies (right axis) against step on one figure, so
+    the step where the proxy keeps rising while the accuracy bends down is visible. ``accuracy_keys``
+    are per-step metrics drawn as lines; ``heldout`` are (step, held-out greedy accuracy) points
+    (before, periodic, after) drawn as markers. None if the proxy was never logged."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_jsonl(metrics_path)
+    proxy = [(r["step"], r[proxy_key]) for r in rows if isinstance(r.get(proxy_key), (int, float))]
+    if not proxy:
+        return None
+    fig, left = plt.subplots(figsize=(7.5, 4.2))
+    right = left.twinx()
+    left.plot(*zip(*proxy), "-", color="tab:red", label=f"proxy: {proxy_key}")
+    left.set_ylabel("proxy reward", color="tab:red")
+    for key, color in zip(accuracy_keys, ("tab:blue", "tab:cyan", "tab:purple")):
+        pts = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))]
+        if pts:
+            right.plot(*zip(*pts), "-", color=color, alpha=0.8, label=f"verified: {key}")
+    if heldout:
+        right.plot(*zip(*heldout), "o-", color="tab:green", label="verified: held-out greedy")
+    right.set_ylabel("verified accuracy")
+    left.set_xlabel("step")
+    left.grid(alpha=0.3)
+    handles = [h for ax in (left, right) for h in ax.get_legend_handles_labels()[0]]
+    left.legend(handles, [h.get_label() for h in handles], loc="best", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    from rlvr.io import atomic_write
+
+    atomic_write(out_png, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+    return out_png
