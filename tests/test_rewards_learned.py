@@ -143,32 +143,77 @@ def _rows(path):
 def test_train_with_a_reward_model_logs_proxy_and_accuracy_and_keeps_the_best(tmp_path, rm_dir):
     out = tmp_path / "rl"
     argv = ["train", "reward.name=reward_model", f"reward.model.path={rm_dir}", "reward.guard.action=keep_best", "eval.every=1"]
-    assert main([*argv, "schedule.steps=3", f"run.output_dir={out}", *QUICK]) == 0
+    assert main([*argv, "schedule.steps=2", f"run.output_dir={out}", *QUICK]) == 0
     rows = _rows(out / "metrics.jsonl")
-    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert [r["step"] for r in rows] == [1, 2]
     for r in rows:
-        assert {"reward/rm_score_mean", "reward/rm_sequences", "sampled_reward_mean", "accuracy"} <= set(r)
+        assert {"reward/rm_score_mean", "sampled_reward_mean", "accuracy"} <= set(r)
         assert r["reward/rm_sequences"] >= 8  # every completion of the step was scored (refills add more)
-    assert all("guard/best_heldout" in r for r in rows[:2])  # evaluations after steps 1 and 2 (the last has the final one)
+    assert "guard/best_heldout" in rows[0]  # the evaluation after step 1 (after the last comes the final one)
     assert (out / "reward_gaming.png").stat().st_size > 0 and (out / "train_curves.png").exists()
     guard = json.loads((out / "summary.json").read_text())["guard"]
-    assert guard["evaluations"] == 2 and guard["best_step"] in (1, 2) and guard["action"] == "keep_best"
-    # keep_best publishes the best held-out checkpoint as final/
-    assert (out / "final" / "model.safetensors").read_bytes() == (out / "best" / "model.safetensors").read_bytes()
+    assert guard == {
+        "action": "keep_best",
+        "evaluations": 1,
+        "fired_step": None,
+        "best_step": 1,
+        "best_heldout_greedy": guard["best_heldout_greedy"],
+        "fired": False,
+    }
+    # keep_best publishes the best held-out checkpoint (step 1) as final/, not the last step's weights
+    final = (out / "final" / "model.safetensors").read_bytes()
+    assert final == (out / "best" / "model.safetensors").read_bytes()
+    assert final != (out / "checkpoints" / "step_000002" / "model" / "model.safetensors").read_bytes()
 
 
-def test_guard_stop_ends_the_run_at_the_evaluation_that_fires(tmp_path, rm_dir, monkeypatch):
-    import rlvr.training.overoptimisation as over
+def test_a_stage_that_asks_to_stop_ends_the_run_checkpointed(tmp_path, monkeypatch):
+    """The loop's stop hook (what reward.guard.action=stop uses), on the cheapest stage."""
+    from test_stages import TINY, _corpus
 
-    def fires_from_step_2(evals, proxy, patience, min_drop):
-        view = gaming(evals, proxy, patience, min_drop)
-        return over.GuardView(view.best_step, view.best, view.below, True, evals[-1][0] >= 2)
+    from rlvr.training.supervised import SupervisedStage
 
-    monkeypatch.setattr(over, "gaming", fires_from_step_2)  # the decision is tested above; here, what stop does
-    out = tmp_path / "rl"
-    argv = ["train", "reward.name=reward_model", f"reward.model.path={rm_dir}", "reward.guard.action=stop", "eval.every=1"]
-    assert main([*argv, "schedule.steps=5", "eval.before_after=false", f"run.output_dir={out}", *QUICK]) == 0
-    assert [r["step"] for r in _rows(out / "metrics.jsonl")] == [1, 2]
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["steps"] == 2 and summary["guard"]["fired_step"] == 2
-    assert (out / "checkpoints" / "step_000002").is_dir() and (out / "final" / "model.safetensors").exists()
+    monkeypatch.setattr(SupervisedStage, "scheduled_eval", lambda self, step, last: {"stop": True} if step == 2 else {})
+    out = tmp_path / "run"
+    argv = ["pretrain", f"data.path={_corpus(tmp_path)}", f"run.output_dir={out}", *TINY, "schedule.steps=6", "run.save_every=0", "run.log_every=10"]
+    assert main(argv) == 0
+    assert json.loads((out / "summary.json").read_text())["steps"] == 2
+    assert [r["step"] for r in _rows(out / "metrics.jsonl")] == [2]  # the stopping step is logged (log_every 10)
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["step_000002"]
+    assert (out / "final" / "model.safetensors").exists()
+
+
+def test_rows_without_an_answer_key_load_only_when_allowed(tmp_path):
+    from rlvr.data import DatasetConfig, load_problems
+
+    data = tmp_path / "mixed.jsonl"
+    data.write_text('{"id": "k", "question": "1+2=?", "answer": "3"}\n{"id": "u", "question": "Write a haiku about 7."}\n')
+    with pytest.raises(RlvrError, match=r"mixed.jsonl:2: no answer"):
+        load_problems(DatasetConfig(name="jsonl", path=str(data)))
+    problems = load_problems(DatasetConfig(name="jsonl", path=str(data), require_answer=False))
+    assert [(p.id, p.answer) for p in problems] == [("k", "3"), ("u", None)]
+
+
+def test_unkeyed_completions_skip_the_verifier_and_the_verifier_reward_refuses_them():
+    from rlvr.generation.base import Completion
+    from rlvr.prompts import get_template
+    from rlvr.rollout.sample import unkeyed_verdict, verify_requests
+
+    template = get_template("arith")
+    keyed, unkeyed = Problem("k", "1+2=?", "3"), Problem("u", "a haiku?", None)
+    done = Completion(0, [5, 6], [-0.1, -0.2], " 1+2=3\nAnswer: 3", "stop")
+    assert [r.answer for r in verify_requests([keyed, unkeyed], [[done], [done, done]], template)] == ["3"]
+    assert unkeyed_verdict(done, template) == Verdict(False, "3", "no_key")
+    with pytest.raises(RlvrError, match="problem 'p' has no answer key; in a composite, gate the verifier with when: keyed"):
+        build_reward(RewardConfig(), RewardContext(None, template, 32))([_input("3", True), _input(None, False)])
+
+
+@pytest.mark.parametrize(
+    "overrides,needle",
+    [
+        (["data.require_answer=false"], "reward 'verifier' cannot score"),
+        (["eval.dataset.require_answer=false"], "evaluation checks answers against their keys"),
+    ],
+)
+def test_unkeyed_data_needs_a_learned_reward_and_never_evaluates(overrides, needle):
+    with pytest.raises(ConfigError, match=needle):
+        C.load_config(TrainConfig, "train", "tiny-arith", overrides)

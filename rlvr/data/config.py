@@ -40,6 +40,11 @@ class DatasetConfig:
     path: str | None = field(None, help="file (jsonl/csv/parquet), or a local dir / hub id (hf); required by the generic loaders")
     question_field: str = field("question", help="row field holding the question text")
     answer_field: str = field("answer", help="row field holding the answer key (or the text the key is extracted from)")
+    require_answer: bool = field(
+        True,
+        help="rows must have an answer key; false: rows without one are kept unkeyed, for training with a learned reward "
+        "(reward_model, judge, or a composite whose verifier is gated when: keyed); evaluation always needs keys",
+    )
     answer_from: Literal["field", "boxed", "gsm8k"] = field(
         "field",
         help="field: the key is the answer field as is; boxed: the last \\boxed{} of the solution (else answer) field; "

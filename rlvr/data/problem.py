@@ -19,7 +19,8 @@ class Problem:
     """One question with its answer key.
 
     ``prompt`` is the bare question (a prompt template wraps it); ``answer`` is the key as a string
-    ("18", "\\frac{1}{2}", "B", "2.9 \\times 10^{-11}"); ``unit`` is the key's unit when it is stated
+    ("18", "\\frac{1}{2}", "B", "2.9 \\times 10^{-11}"), or None for a problem without one (a file
+    loaded with ``require_answer: false``: only a learned reward can score it); ``unit`` is the key's unit when it is stated
     separately from the number; ``choices`` are the option letters (or texts) of a multiple-choice
     row; ``numbers`` are the usable numbers of a Countdown puzzle; ``solution`` is a worked solution
     (SFT targets, few-shot examples); ``metadata`` is free (level, subject, source, language, ...);
@@ -29,7 +30,7 @@ class Problem:
 
     id: str
     prompt: str
-    answer: str
+    answer: str | None
     answer_type: str | None = None
     unit: str | None = None
     rel_tol: float | None = None

@@ -107,13 +107,13 @@ def mapped_problem(row: dict[str, Any], cfg: DatasetConfig, where: str) -> Probl
     assert question is not None  # required=True raised otherwise
     solution = _text(row, cfg.solution_field, "solution", required=False)
     if cfg.answer_from == "field":
-        answer = _text(row, cfg.answer_field, "answer", required=True, numbers_ok=True)
+        answer = _text(row, cfg.answer_field, "answer", required=cfg.require_answer, numbers_ok=True) or None
     else:
         source_field = cfg.solution_field if solution is not None else cfg.answer_field
-        source = solution if solution is not None else _text(row, cfg.answer_field, "answer", required=True)
+        source = solution if solution is not None else _text(row, cfg.answer_field, "answer", required=cfg.require_answer)
         extract = last_boxed if cfg.answer_from == "boxed" else gsm8k_key
-        answer = extract(source or "")
-        if not answer:
+        answer = extract(source or "") or None
+        if not answer and cfg.require_answer:
             marker = "\\boxed{}" if cfg.answer_from == "boxed" else "'#### N'"
             raise BadRowError(f"answer_from={cfg.answer_from}: no {marker} in field '{source_field}'")
         solution = source
@@ -122,7 +122,6 @@ def mapped_problem(row: dict[str, Any], cfg: DatasetConfig, where: str) -> Probl
     sig_figs = _sig_figs(row, cfg.sig_figs_field)
     used = {cfg.question_field, cfg.answer_field, cfg.solution_field, cfg.id_field, cfg.unit_field, cfg.sig_figs_field}
     metadata = {k: v for k, v in row.items() if k not in used}
-    assert answer is not None  # required=True raised otherwise
     return Problem(
         id=rid,
         prompt=question,
@@ -180,7 +179,7 @@ def _checked(rows: Iterable[RawRow], convert: Converter, first_seen: dict[str, s
         except BadRowError as e:
             yield where, e
             continue
-        reason = key_problem(problem.answer, problem.answer_type)
+        reason = None if problem.answer is None else key_problem(problem.answer, problem.answer_type)
         if reason is None and problem.id in first_seen:
             reason = f"duplicate id {problem.id!r} (first at {first_seen[problem.id]})"
         if reason is not None:

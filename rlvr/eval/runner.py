@@ -214,6 +214,8 @@ def resolve_tasks(cfg: EvalConfig) -> list[EvalTask]:
         if cfg.limit is not None:
             spec.setdefault("limit", cfg.limit)
         data = from_dict(DatasetConfig, spec, prefix=f"data.{label}")
+        if not data.require_answer:
+            raise ConfigError(f"data.{label}.require_answer: evaluation checks answers against their keys; it cannot be false")
         template_name = cfg.templates.get(label) or DEFAULT_TEMPLATES.get(data.name)
         if template_name is None:
             raise RlvrError(f"dataset '{label}' has no default prompt template: set templates.{label}=NAME (e.g. qwen-math)")

@@ -4,7 +4,7 @@ The model is a one-label HF sequence-classification model (what ``rlvr rm`` writ
 reward model: a transformer whose head maps the last token's hidden state to a scalar). A
 completion is scored as the ids of the prompt followed by the ids of the response, tokenized
 separately so the boundary is where the policy saw it, plus EOS when the completion ended on its
-own (the model then judges a finished answer, as in training on finished pairs); a sequence longer
+own (the model then judges a finished answer, as ``rlvr rm`` trains on finished pairs); a sequence longer
 than ``reward.model.max_length`` loses its first tokens, so the answer at the end is always read.
 
 The score is read at the last real token from the head applied to the final hidden states, not
@@ -51,9 +51,12 @@ def check_reward_model_dir(path: str | None) -> Path:
 
 def rm_input_ids(tokenizer: Any, prompt: str, response: str, eos: bool, max_length: int) -> list[int]:
     """The ids a reward model reads for ``response`` after ``prompt``: each tokenized on its own,
-    concatenated, EOS appended when ``eos``, the first tokens cut beyond ``max_length``."""
+    concatenated, EOS appended when ``eos``, the first tokens cut beyond ``max_length``.
+
+    EOS is left off when it is also the pad token, as ``rlvr rm`` trains: transformers' pooling,
+    which training uses, skips pad ids, so such a model never learned to read its score there."""
     ids = tokenizer(prompt, add_special_tokens=True).input_ids + tokenizer(response, add_special_tokens=False).input_ids
-    if eos and tokenizer.eos_token_id is not None:
+    if eos and tokenizer.eos_token_id is not None and tokenizer.eos_token_id != tokenizer.pad_token_id:
         ids.append(tokenizer.eos_token_id)
     return ids[-max_length:]
 

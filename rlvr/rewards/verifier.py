@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rlvr.errors import RlvrError
 from rlvr.rewards.base import REWARDS, RewardContext, RewardInput, RewardOutput
 from rlvr.rewards.config import RewardConfig
 
@@ -16,6 +17,9 @@ class VerifierReward:
         self.correct, self.incorrect = cfg.correct, cfg.incorrect
 
     def __call__(self, batch: list[RewardInput]) -> RewardOutput:
+        unkeyed = next((x.problem.id for x in batch if x.problem.answer is None), None)
+        if unkeyed is not None:
+            raise RlvrError(f"reward 'verifier': problem {unkeyed!r} has no answer key; in a composite, gate the verifier with when: keyed")
         return RewardOutput([self.correct if x.verdict.correct else self.incorrect for x in batch])
 
     def close(self) -> None:

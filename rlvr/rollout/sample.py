@@ -26,6 +26,7 @@ from rlvr.errors import ConfigError
 from rlvr.generation.base import Completion, Generator, GeneratorConfig, SamplingConfig
 from rlvr.models.load import max_positions
 from rlvr.verifiers import Verdict, VerifierPool, VerifyRequest
+from rlvr.verifiers.extraction import extract
 
 
 @dataclass
@@ -109,12 +110,24 @@ def fit_prompts(
     return problems, limit
 
 
+NO_KEY = "no_key"
+"""The verdict reason of a completion to a problem without an answer key (never sent to the verifier)."""
+
+
 def verify_requests(problems: list[Problem], completions: list[list[Completion]], template) -> list[VerifyRequest]:
+    """What the verifier pool checks: every completion of a problem with an answer key."""
     return [
         VerifyRequest(response=template.response_prefix + c.text, answer=p.answer, marker=template.answer_marker, **p.verify_kwargs())
         for p, group in zip(problems, completions)
+        if p.answer is not None
         for c in group
     ]
+
+
+def unkeyed_verdict(completion: Completion, template) -> Verdict:
+    """The verdict of a completion to a problem without an answer key: never correct (there is
+    nothing to check it against), with the answer it states, which the format reward and a judge use."""
+    return Verdict(False, extract(template.response_prefix + completion.text, template.answer_marker, fallback=False), NO_KEY)
 
 
 @dataclass(frozen=True)
@@ -165,7 +178,10 @@ def score_chunks(
     def scored(item: tuple[Chunk, list[list[Completion]], Future]) -> tuple[Chunk, list[list[ScoredCompletion]]]:
         chunk, completions, future = item
         verdicts = iter(future.result())
-        return chunk, [[ScoredCompletion(p, c, next(verdicts)) for c in group] for p, group in zip(chunk.problems, completions)]
+        return chunk, [
+            [ScoredCompletion(p, c, next(verdicts) if p.answer is not None else unkeyed_verdict(c, chunk.template)) for c in group]
+            for p, group in zip(chunk.problems, completions)
+        ]
 
     gen = wait = 0.0
     try:

@@ -178,6 +178,13 @@ class TrainConfig:
                 f"algorithm.mini_batches ({self.algorithm.mini_batches}) must divide rollout.prompts_per_step "
                 f"({self.rollout.prompts_per_step}): each mini-batch takes whole prompt groups"
             )
+        if not self.eval.dataset.require_answer:
+            raise ValueError("eval.dataset.require_answer: evaluation checks answers against their keys; it cannot be false")
+        if not self.data.require_answer and not self.reward.learned():
+            raise ValueError(
+                f"data.require_answer=false keeps problems without an answer key, which reward '{self.reward.name}' cannot score: "
+                "use reward_model, judge, or a composite with the verifier gated when: keyed"
+            )
         if self.reward.guard.action != "log":
             if not self.eval.every:
                 raise ValueError(f"reward.guard.action={self.reward.guard.action} acts at held-out evaluations: set eval.every > 0")
