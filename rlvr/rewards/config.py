@@ -81,9 +81,9 @@ class JudgeConfig:
 
     def validate(self) -> None:
         if self.url and not self.served_model:
-            raise ValueError("judge.served_model is required with judge.url (the name the server serves the judge under)")
+            raise ValueError("served_model is required with url (the name the server serves the judge under)")
         if self.url and self.api_key_env and not os.environ.get(self.api_key_env):
-            raise ValueError(f"judge.api_key_env: environment variable {self.api_key_env} is not set")
+            raise ValueError(f"api_key_env: environment variable {self.api_key_env} is not set")
 
 
 @dataclass

@@ -286,4 +286,4 @@ class JudgeClient:
             usage = doc.get("usage") or {}
             return Reply(text, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-            raise _Retryable(f"not a {self.api} completion response ({type(e).__name__}: {str(e)[:100]})") from None
+            raise _Retryable(f"not a valid {self.api} API response ({type(e).__name__}: {str(e)[:100]})") from None
