@@ -293,7 +293,7 @@ def test_endpoint_reward_scores_counts_unparsed_and_sends_the_key_from_the_env(p
 def test_second_engine_judges_and_overlong_prompts_count_as_failures():
     from rlvr.generation.base import GeneratorConfig
 
-    gen = GeneratorConfig(name="hf", max_model_len=256)
+    gen = GeneratorConfig(name="hf", max_model_len=4096)  # capped at the model's 256 positions
     reward = judge_reward(model="tiny-arith", generator=gen, api="completions", rubric="correct-yn", max_tokens=16, unparsed_reward=-1.0)
     out = reward(inputs(["12+34\n=46\nAnswer: 46", "12+34\n=45\nAnswer: 45"]))
     assert len(out.rewards) == 2 and all(r in (-1.0, 0.0, 1.0) for r in out.rewards)

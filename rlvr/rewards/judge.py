@@ -38,7 +38,7 @@ from typing import Any
 from rlvr.config import ConfigError, field, from_dict, parse_yaml
 from rlvr.errors import RlvrError
 from rlvr.generation.base import SamplingConfig, build_generator
-from rlvr.models.load import load_tokenizer, resolve_model_path
+from rlvr.models.load import load_tokenizer, max_positions, resolve_model_path
 from rlvr.registry import Registry
 from rlvr.rewards.base import REWARDS, RewardContext, RewardInput, RewardOutput
 from rlvr.rewards.config import JudgeConfig, RewardConfig
@@ -168,10 +168,10 @@ class EngineJudge:
     (``self``) or a second one (``engine``). A prompt that cannot fit the engine's context with
     ``judge.max_tokens`` of judgement is not sent: it counts as a failure."""
 
-    def __init__(self, cfg: JudgeConfig, rubric: Rubric, generator: Any, tokenizer: Any, seed: int, owned: bool):
+    def __init__(self, cfg: JudgeConfig, rubric: Rubric, generator: Any, tokenizer: Any, seed: int, owned: bool, context: int | None):
         self.cfg, self.generator, self.tokenizer, self.seed, self.owned = cfg, generator, tokenizer, seed, owned
         self.sampling = SamplingConfig(n=1, temperature=cfg.temperature, max_tokens=cfg.max_tokens, stop=list(rubric.stop))
-        self.context = getattr(getattr(generator, "cfg", None), "max_model_len", None)
+        self.context = context  # longest prompt + judgement the engine takes (None: unknown, send everything)
         self.calls = 0
         if cfg.api == "chat" and not getattr(tokenizer, "chat_template", None):
             raise RlvrError("reward.judge.api=chat but the judge's tokenizer has no chat template; use reward.judge.api=completions")
@@ -243,13 +243,16 @@ class EndpointJudge:
 def _self_backend(cfg: JudgeConfig, rubric: Rubric, ctx: RewardContext) -> EngineJudge:
     if ctx.generator is None:
         raise RlvrError("reward.judge.model=self needs the policy's engine, and this run has none; give reward.judge.model or reward.judge.url")
-    return EngineJudge(cfg, rubric, ctx.generator, ctx.tokenizer, ctx.seed, owned=False)
+    # The policy's generator.max_model_len is all that is known of its context here.
+    context = getattr(getattr(ctx.generator, "cfg", None), "max_model_len", None)
+    return EngineJudge(cfg, rubric, ctx.generator, ctx.tokenizer, ctx.seed, owned=False, context=context)
 
 
 def _engine_backend(cfg: JudgeConfig, rubric: Rubric, ctx: RewardContext) -> EngineJudge:
     path = resolve_model_path(cfg.model)
     tokenizer = load_tokenizer(path)
-    return EngineJudge(cfg, rubric, build_generator(cfg.generator, path, tokenizer), tokenizer, ctx.seed, owned=True)
+    context = min(cfg.generator.max_model_len, max_positions(path) or cfg.generator.max_model_len)  # as vLLM caps it
+    return EngineJudge(cfg, rubric, build_generator(cfg.generator, path, tokenizer), tokenizer, ctx.seed, owned=True, context=context)
 
 
 def _endpoint_backend(cfg: JudgeConfig, rubric: Rubric, ctx: RewardContext) -> EndpointJudge:
