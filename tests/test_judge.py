@@ -333,7 +333,7 @@ def test_self_rewarding_train_logs_judge_costs_per_step(tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2]
     for r in rows:
-        # every completion sampled (refills included) was judged, or counted as not sent
+        # every completion of the step (2 prompts x 2) was judged, or counted as not sent
         assert r["reward/judge_requests"] + r["reward/judge_failures"] == 4
         assert r["reward/judge_requests"] > 0 and r["reward/judge_prompt_tokens"] > 0 and r["reward/seconds"] > 0
         assert 0 <= r["reward/judge_unparsed"] <= r["reward/judge_requests"]
