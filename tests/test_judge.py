@@ -287,6 +287,14 @@ def test_endpoint_reward_scores_counts_unparsed_and_sends_the_key_from_the_env(p
     assert all(h["Authorization"] == "Bearer s3cret" for h in p.headers)
 
 
+def test_a_dead_endpoint_stops_the_reward_instead_of_rewarding_zero():
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    reward = judge_reward(url=url, served_model="judge", api="completions", backoff=0.0, retries=1, max_failures=2)
+    with pytest.raises(JudgeUnavailable, match=f"{url} is unavailable.*ConnectionRefusedError"):
+        reward(inputs(["46", "45", "44"]))
+    reward.close()
+
+
 # ----------------------------------------------------------------------------- in-process engines
 
 
