@@ -25,7 +25,7 @@ from rlvr.errors import RlvrError
 from rlvr.models.load import resolve_model_path
 from rlvr.rewards import RewardContext, RewardInput, build_reward
 from rlvr.rewards.config import JudgeConfig, RewardConfig
-from rlvr.rewards.judge import builtin_rubrics
+from rlvr.rewards.judge import get_rubric
 from rlvr.rewards.judge_client import JudgeClient, JudgeUnavailable
 from rlvr.training.distributed import free_port
 from rlvr.verifiers import Verdict
@@ -34,8 +34,7 @@ from rlvr.verifiers import Verdict
 
 
 def test_builtin_rubrics_parse_their_own_format():
-    rubrics = builtin_rubrics()
-    assert {"score10", "self-reward", "correct-yn"} <= set(rubrics)
+    rubrics = {name: get_rubric(name) for name in ("score10", "self-reward", "correct-yn")}
     score10 = rubrics["score10"]
     assert score10.score("Fine work.\nRating: [[8]]") == pytest.approx(7 / 9)
     assert score10.score("Rating: [[1]] at first, but on reflection Rating: [[10]]") == 1.0  # the last match counts
@@ -47,7 +46,7 @@ def test_builtin_rubrics_parse_their_own_format():
 
 
 def test_rubric_shows_the_reference_only_when_the_problem_has_a_key():
-    rubric = builtin_rubrics()["score10"]
+    rubric = get_rubric("score10")
     _, keyed = rubric.render("What is 2+3?", "5", "5")
     _, keyless = rubric.render("Write a haiku.", "An old pond...", "")
     assert "[Reference answer]" in keyed and "What is 2+3?" in keyed
@@ -75,7 +74,7 @@ def test_bad_rubric_file_is_one_line_naming_it(tmp_path, capsys, text, message):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["reward.judge.rubric=nope"], "unknown rubric 'nope'"),
+        (["reward.judge.rubric=nope"], "unknown rubric 'nope' (known: correct-yn, score10, self-reward)"),
         (["reward.judge.url=localhost:8000", "reward.judge.served_model=m"], "must look like http://host:port/v1"),
         (["reward.judge.url=http://127.0.0.1:8000/v1"], "served_model is required"),
         (

@@ -128,24 +128,31 @@ def _rubric_from_yaml(text: str, source: str, name: str) -> Rubric:
         raise ConfigError(f"rubric {e}") from None
 
 
+RUBRICS: Registry[Rubric] = Registry("rubric", "rlvr.rubrics")
+"""Rubrics by name: the built-in YAML files, and plug-ins (entry-point group ``rlvr.rubrics``,
+pointing at a :class:`Rubric`, e.g. one built with :func:`load_rubric_file`)."""
+
+
 @functools.cache
-def builtin_rubrics() -> dict[str, Rubric]:
-    root = resources.files("rlvr.rewards") / "rubrics"
-    return {
-        p.name[:-5]: _rubric_from_yaml(p.read_text(encoding="utf-8"), f"built-in rubric {p.name}", p.name[:-5])
-        for p in root.iterdir()
-        if p.name.endswith(".yaml")
-    }
+def _register_builtins() -> None:
+    # On first use, not at import: the config check imports this module for every run.
+    for p in sorted((resources.files("rlvr.rewards") / "rubrics").iterdir(), key=lambda p: p.name):
+        if p.name.endswith(".yaml"):
+            RUBRICS.register(p.name[:-5], _rubric_from_yaml(p.read_text(encoding="utf-8"), f"built-in rubric {p.name}", p.name[:-5]))
 
 
 def get_rubric(name: str) -> Rubric:
-    """A built-in rubric by name, or a YAML file by path."""
+    """A registered rubric by name, or a YAML file by path (``my_rubric.yaml``)."""
     if name.endswith((".yaml", ".yml")) or "/" in name:
         return load_rubric_file(name)
-    rubrics = builtin_rubrics()
-    if name not in rubrics:
-        raise RlvrError(f"unknown rubric '{name}' (built-in: {', '.join(sorted(rubrics))}; or a path to a rubric .yaml)")
-    return rubrics[name]
+    _register_builtins()
+    try:
+        rubric = RUBRICS.get(name)
+    except RlvrError as e:
+        raise RlvrError(f"{e}; or give a path to a rubric .yaml") from None
+    if not isinstance(rubric, Rubric):
+        raise RlvrError(f"rubric plug-in '{name}' is a {type(rubric).__name__}, not a rlvr.rewards.judge.Rubric")
+    return rubric
 
 
 # ----------------------------------------------------------------------------- backends
