@@ -54,7 +54,7 @@ class JudgeConfig:
     )
     url: str | None = field(None, check=_check_url, help="OpenAI-compatible endpoint (http://host:port/v1, e.g. vllm serve); overrides model")
     rubric: str = field(
-        "score10", check=_check_rubric, help="grading prompt and score pattern: a built-in (score10, self-reward, correct-yn) or a rubric YAML path"
+        "score10", check=_check_rubric, help="grading prompt and score pattern: a built-in (rlvr/rewards/rubrics/), a plug-in, or a rubric YAML path"
     )
     api: Literal["chat", "completions"] = field(
         "chat", help="chat: messages (endpoint) or the judge tokenizer's chat template (engines); completions: the rubric text as a raw prompt"
