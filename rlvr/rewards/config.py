@@ -7,10 +7,12 @@ them and ``--help-config`` lists every key. Kept free of torch: configs load bef
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 
 from rlvr.config import field, section
+from rlvr.generation.base import GeneratorConfig
 
 COMPOSITE = "composite"
 """The reward that reads ``terms`` (its registered name, used where it registers)."""
@@ -36,12 +38,61 @@ class RewardModelConfig:
     dtype: Literal["float32", "bfloat16"] = field("float32", help="reward model weights dtype")
 
 
+def _check_rubric(name: str) -> None:
+    from rlvr.rewards.judge import get_rubric
+
+    get_rubric(name)
+
+
+def _check_url(url: str) -> None:
+    from rlvr.rewards.judge_client import parse_url
+
+    parse_url(url)
+
+
 @dataclass
 class JudgeConfig:
-    """``reward.name: judge``: an LLM grades each response against a rubric."""
+    """``reward.name: judge``: an LLM grades each response against a rubric (see docs/judges.md).
 
-    model: str = field("self", help="'self': the policy judges its own responses on its engine; else a model dir for a second in-process engine")
-    url: str | None = field(None, help="OpenAI-compatible endpoint (http://host:port/v1, e.g. vllm serve); overrides model")
+    Where the judge runs: ``url`` set: an OpenAI-compatible endpoint; else ``model: self``: the
+    policy's own engine (self-rewarding); else a second in-process engine (``generator``) serving
+    ``model``."""
+
+    model: str = field(
+        "self", help="'self': the policy judges its own responses on its engine; else a model dir or built-in name for a second in-process engine"
+    )
+    url: str | None = field(None, check=_check_url, help="OpenAI-compatible endpoint (http://host:port/v1, e.g. vllm serve); overrides model")
+    rubric: str = field(
+        "score10", check=_check_rubric, help="grading prompt and score pattern: a built-in (rlvr/rewards/rubrics/), a plug-in, or a rubric YAML path"
+    )
+    api: Literal["chat", "completions"] = field(
+        "chat", help="chat: messages (endpoint) or the judge tokenizer's chat template (engines); completions: the rubric text as a raw prompt"
+    )
+    unparsed_reward: float = field(
+        0.0, help="reward for a judgement without a valid score (or a failed request); counted as judge_unparsed / judge_failures"
+    )
+    max_tokens: int = field(256, ge=1, help="most tokens of one judgement (its explanation and score)")
+    temperature: float = field(0.0, ge=0, help="judge sampling temperature; 0 (greedy) makes a judgement repeatable and cacheable")
+    generator: GeneratorConfig = section(GeneratorConfig, "second in-process engine for judge.model (unused for self and url)")
+    served_model: str | None = field(None, help="endpoint: the model name the server serves (vllm serve's --served-model-name, default its --model)")
+    api_key_env: str | None = field(None, help="endpoint: environment variable holding the API key (the key itself never goes in a config file)")
+    timeout: float = field(60.0, gt=0, help="endpoint: seconds for one request, reading the whole response included")
+    retries: int = field(3, ge=0, help="endpoint: retries of a request after a connection error, timeout, 408, 429 or 5xx (other 4xx: none)")
+    backoff: float = field(
+        1.0, ge=0, help="endpoint: the first retry waits up to this many seconds, doubling each retry (random jitter); Retry-After wins"
+    )
+    max_backoff: float = field(30.0, ge=0, help="endpoint: longest wait before a retry, Retry-After included")
+    max_failures: int = field(3, ge=1, help="endpoint: this many requests failing in a row (after retries) stop the run (circuit breaker)")
+    requests_per_second: float = field(0.0, ge=0, help="endpoint: rate limit (0: none)")
+    concurrency: int = field(8, ge=1, help="endpoint: requests in flight at once")
+    cache_size: int = field(10_000, ge=0, help="endpoint: identical requests remembered (LRU; 0: no cache)")
+    max_response_bytes: int = field(1 << 20, ge=1024, help="endpoint: a longer response body is a failed request")
+
+    def validate(self) -> None:
+        if self.url and not self.served_model:
+            raise ValueError("served_model is required with url (the name the server serves the judge under)")
+        if self.url and self.api_key_env and not os.environ.get(self.api_key_env):
+            raise ValueError(f"api_key_env: environment variable {self.api_key_env} is not set")
 
 
 @dataclass
