@@ -68,11 +68,15 @@ class PreferenceLossConfig:
     """Which preference loss, and its coefficients (each loss reads its own)."""
 
     name: str = field("dpo", choices=lambda: PREFERENCE_LOSSES, help="preference loss: dpo, ipo, simpo (paired) or kto (labelled completions)")
-    beta: float = field(0.1, gt=0, help="dpo/kto: KL strength beta of the implicit reward; ipo: tau (margin target 1/(2 tau)); simpo: reward scale (paper: 2-2.5)")
+    beta: float = field(
+        0.1, gt=0, help="dpo/kto: KL strength beta of the implicit reward; ipo: tau (margin target 1/(2 tau)); simpo: reward scale (paper: 2-2.5)"
+    )
     label_smoothing: float = field(0.0, ge=0, lt=0.5, help="dpo: probability that a preference label is flipped (cDPO); 0: plain DPO")
     simpo_gamma: float = field(0.5, ge=0, help="simpo: target margin gamma between the length-normalised rewards (paper: 0.5-1.6)")
     desirable_weight: float = field(1.0, gt=0, help="kto: lambda_D, weight of desirable completions")
-    undesirable_weight: float = field(1.0, gt=0, help="kto: lambda_U, weight of undesirable completions (paper: keep lambda_D n_D / lambda_U n_U in [1, 4/3])")
+    undesirable_weight: float = field(
+        1.0, gt=0, help="kto: lambda_U, weight of undesirable completions (paper: keep lambda_D n_D / lambda_U n_U in [1, 4/3])"
+    )
 
 
 @dataclass(frozen=True)

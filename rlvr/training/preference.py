@@ -69,7 +69,7 @@ from rlvr.training.batching import layout, plan_ranks
 from rlvr.training.distributed import sum_over_ranks
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner, token_logprobs
 from rlvr.training.loop import Run, note, run_stage
-from rlvr.training.rl import RLModelConfig, RolloutConfig, Trainer, TrainConfig, TrainEvalConfig, TrainSchedule, _mean_over_steps
+from rlvr.training.rl import RLModelConfig, RolloutConfig, TrainConfig, Trainer, TrainEvalConfig, TrainSchedule, _mean_over_steps
 from rlvr.training.run import RunConfig
 from rlvr.training.supervised import shard
 from rlvr.verifiers.config import VerifierConfig
@@ -84,7 +84,9 @@ class PreferenceDataConfig:
     """Where the preferences come from: files (offline) or a dataset to sample and verify (online)."""
 
     pairs: str | None = field(None, help="offline: JSONL of {prompt, chosen, rejected} pairs or {prompt, ranked} rows (rlvr data pairs writes one)")
-    labels: str | None = field(None, help="offline kto: JSONL of {prompt, completion, label} rows (a pairs file works too: chosen good, rejected bad)")
+    labels: str | None = field(
+        None, help="offline kto: JSONL of {prompt, completion, label} rows (a pairs file works too: chosen good, rejected bad)"
+    )
     dataset: DatasetConfig = field(default_factory=_train_data, help="online: the problems each round samples (only their answer keys are used)")
     eval_fraction: float = field(0.05, ge=0, lt=1, help="offline: share of the prompts held out for preference accuracy (split by prompt id)")
     max_len: int = field(256, ge=2, help="longest prompt + completion in tokens; longer pairs or completions are skipped and counted")
@@ -103,7 +105,9 @@ class RoundConfig:
     prompts_per_chunk: int = field(64, ge=1, help="prompts per generator call; verifying one chunk overlaps the next")
     dynamic_sampling: bool = field(True, help="drop groups whose completions are all correct or all wrong (they hold no pair) and draw more prompts")
     max_refill_rounds: int = field(1, ge=0, help="extra generation rounds to refill a round after dynamic sampling")
-    max_pairs_per_prompt: int | None = field(4, ge=1, help="pairs per prompt at most, drawn at random from its (correct, incorrect) combinations (null: all)")
+    max_pairs_per_prompt: int | None = field(
+        4, ge=1, help="pairs per prompt at most, drawn at random from its (correct, incorrect) combinations (null: all)"
+    )
     updates_per_round: int = field(1, ge=1, help="optimizer steps per round; the round's pairs are split evenly between them (each used once)")
 
 
@@ -112,7 +116,11 @@ class DPOSchedule:
     steps: int = field(200, ge=1, help="offline: optimizer steps; online: rounds")
     max_seconds: float = field(0.0, ge=0, help="stop after this many seconds of training (0: no limit); the final evaluation still runs")
     batch_size: int = field(32, ge=1, help="offline: pairs (kto: completions) per optimizer step")
-    eval_every: int = field(50, ge=0, help="offline: held-out preference accuracy every N steps (and after the last); online: held-out pass@k every N rounds (0: before and after only)")
+    eval_every: int = field(
+        50,
+        ge=0,
+        help="offline: held-out preference accuracy every N steps (and after the last); online: held-out pass@k every N rounds (0: before and after only)",
+    )
 
 
 @dataclass
@@ -123,9 +131,13 @@ class DPOConfig:
     model: RLModelConfig = section(RLModelConfig, "the policy (and the reference it starts as)")
     loss: PreferenceLossConfig = section(PreferenceLossConfig, "preference loss and its coefficients")
     online: bool = field(False, help="sample, verify, build pairs, update, repeat (true), or learn from data.pairs / data.labels (false)")
-    reference: Literal["initial", "round"] = field("initial", help="the reference model: the initial policy, or (online) the policy at the start of each round")
+    reference: Literal["initial", "round"] = field(
+        "initial", help="the reference model: the initial policy, or (online) the policy at the start of each round"
+    )
     data: PreferenceDataConfig = section(PreferenceDataConfig, "preference files (offline) or the problems to sample (online)")
-    template: str = field("arith", check=get_template, help="online: prompt template that renders the problems (also fixes the verifier's answer marker)")
+    template: str = field(
+        "arith", check=get_template, help="online: prompt template that renders the problems (also fixes the verifier's answer marker)"
+    )
     rollout: RoundConfig = section(RoundConfig, "online: sampling and updates per round")
     verifier: VerifierConfig = section(VerifierConfig, "online: the verifier pool (training and held-out evaluation)")
     reward: RewardConfig = section(RewardConfig, "online: the reward the rollouts are scored with (pairs prefer verified-correct completions)")
@@ -138,12 +150,16 @@ class DPOConfig:
     def validate(self) -> None:
         traits = PREFERENCE_LOSSES.traits(self.loss.name)
         if not traits.needs_reference and self.reference != "initial":
-            raise ValueError(f"loss.name={self.loss.name} is reference-free: no reference model is loaded, so reference={self.reference} means nothing; remove it")
+            raise ValueError(
+                f"loss.name={self.loss.name} is reference-free: no reference model is loaded, so reference={self.reference} means nothing; remove it"
+            )
         if self.online:
             if self.data.pairs or self.data.labels:
                 raise ValueError("online: true samples its own pairs from data.dataset; remove data.pairs / data.labels (or set online: false)")
             if self.generator.name != "remote" and self.generator.max_model_len <= self.rollout.max_tokens:
-                raise ValueError(f"generator.max_model_len ({self.generator.max_model_len}) must exceed rollout.max_tokens ({self.rollout.max_tokens})")
+                raise ValueError(
+                    f"generator.max_model_len ({self.generator.max_model_len}) must exceed rollout.max_tokens ({self.rollout.max_tokens})"
+                )
             return
         if self.reference == "round":
             raise ValueError("reference: round refreshes the reference each online round; offline training keeps the initial model")
@@ -262,16 +278,12 @@ class PreferenceUpdate:
         is two sequences of one micro-batch: its size counts both, padded to the longer one."""
         lc, ws = self.learner.cfg, self.learner.world_size
         if self.traits.paired:
-            lengths = [
-                _length(p.chosen) + _length(p.rejected) if lc.packing else 2 * max(_length(p.chosen), _length(p.rejected)) for p in batch
-            ]
+            lengths = [_length(p.chosen) + _length(p.rejected) if lc.packing else 2 * max(_length(p.chosen), _length(p.rejected)) for p in batch]
             per_micro = max(1, lc.micro_batch_size // 2)
         else:
             lengths, per_micro = [_length(x.example) for x in batch], lc.micro_batch_size
         idx = list(range(len(batch)))
-        return plan_ranks(
-            [shard(idx, r, ws) for r in range(ws)], lengths, self.learner.rank, per_micro, lc.max_tokens_per_micro_batch, lc.packing
-        )
+        return plan_ranks([shard(idx, r, ws) for r in range(ws)], lengths, self.learner.rank, per_micro, lc.max_tokens_per_micro_batch, lc.packing)
 
     def _input(self, batch: list, rows: list[int], z0: torch.Tensor | None) -> PreferenceInput:
         if self.traits.paired:
@@ -482,7 +494,9 @@ class OnlineTrainer(Trainer):
         cfg, r = self.dpo, self.dpo.rollout
         prompts = [self.template.render(g[0].problem, self.tokenizer) for g in groups]
         seed = cfg.run.seed * 1_000_003 + self.learner.step_count
-        items = pairs_from_groups(groups, prompts, r.max_pairs_per_prompt, seed) if self.preference.traits.paired else labels_from_groups(groups, prompts)
+        items = (
+            pairs_from_groups(groups, prompts, r.max_pairs_per_prompt, seed) if self.preference.traits.paired else labels_from_groups(groups, prompts)
+        )
         examples, skipped = self.preference.encode(items)
         random.Random(seed).shuffle(examples)
         if cfg.reference == "round" and self.ref is not None:
@@ -516,5 +530,3 @@ def run_dpo(cfg: DPOConfig) -> dict[str, Any]:
         return stage.train()
     finally:
         stage.close()
-
-
