@@ -381,17 +381,17 @@ class OfflineStage:
 
     def __init__(self, cfg: DPOConfig):
         self.cfg = cfg
+        paired = PREFERENCE_LOSSES.traits(cfg.loss.name).paired
+        source = cfg.data.pairs if paired else cfg.data.labels or cfg.data.pairs
+        items = load_pairs(source) if paired else load_labels(source)  # a bad file stops the run before its directory exists
         self.run = Run(self.name, cfg.run, cfg)
         try:
-            self._build(cfg)
+            self._build(cfg, items, source, paired)
         except BaseException:
             self.run.close()
             raise
 
-    def _build(self, cfg: DPOConfig) -> None:
-        paired = PREFERENCE_LOSSES.traits(cfg.loss.name).paired
-        source = cfg.data.pairs if paired else cfg.data.labels or cfg.data.pairs
-        items = load_pairs(source) if paired else load_labels(source)
+    def _build(self, cfg: DPOConfig, items: list, source: str, paired: bool) -> None:
         self.tokenizer = load_tokenizer(cfg.model.path)
         resume_from = self.run.resume_from
         policy = str(resume_from / "model") if resume_from else resolve_model_path(cfg.model.path)
