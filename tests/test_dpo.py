@@ -72,7 +72,7 @@ def test_offline_dpo_and_kto_from_files(tmp_path):
     # KTO reads the same pairs file as labels (chosen good, rejected bad); SimPO loads no reference
     for loss in ("kto", "simpo"):
         run = tmp_path / loss
-        assert main(["dpo", "--config", "tiny-arith-offline", f"run.output_dir={run}", f"loss.name={loss}", *common]) == 0
+        assert main(["dpo", "--config", "tiny-arith-offline", f"run.output_dir={run}", f"loss.name={loss}", *common, "schedule.steps=1"]) == 0
         last = _rows(run / "metrics.jsonl")[-1]
         assert ("kl_z0" in last) if loss == "kto" else ("reward_margin" in last)
 
@@ -86,8 +86,11 @@ def test_online_round_end_to_end(tmp_path):
         "generator.name=hf",
         "rollout.prompts_per_round=2",
         "rollout.n=4",
-        "rollout.max_tokens=24",
-        "rollout.max_refill_rounds=0",
+        # the easy curriculum the model was fine-tuned on: some samples right, some wrong, so the rounds have pairs
+        "data.dataset.options={level: easy}",
+        "eval.dataset.options={level: easy}",
+        "rollout.max_tokens=40",
+        "rollout.max_refill_rounds=1",
         "rollout.updates_per_round=2",
         "eval.num_problems=4",
         "eval.samples=0",
@@ -100,9 +103,9 @@ def test_online_round_end_to_end(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 2 and {"pass@1_before", "pass@1_after", "ci95"} <= summary.keys()
     rows = _rows(out / "metrics.jsonl")
-    assert [r["step"] for r in rows] == [1, 2] and all("accuracy" in r and "examples" in r for r in rows)
+    assert [r["step"] for r in rows] == [1, 2] and all("accuracy" in r for r in rows)
     trained = [r for r in rows if "skipped_update" not in r]
-    assert all({"loss", "reward_margin", "preference_accuracy", "sync_seconds"} <= r.keys() for r in trained)
+    assert trained and all({"examples", "loss", "reward_margin", "preference_accuracy", "sync_seconds"} <= r.keys() for r in trained)
     assert (out / "final" / "model.safetensors").exists() and (out / "dpo_curves.png").exists()
     assert "online: true" in (out / "config.yaml").read_text()  # the dpo config is recorded, not the trainer's view
 

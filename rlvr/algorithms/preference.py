@@ -217,8 +217,8 @@ def kto(inp: PreferenceInput, cfg: PreferenceLossConfig) -> PreferenceTerms:
 def kto_reference_point(mismatched: Sequences) -> Tensor:
     """KTO's ``z0``: the mean log-ratio ``pi / ref`` of mismatched (prompt, completion) pairs, an
     estimate of ``KL(pi || ref)`` that carries no gradient and is clamped at 0 (a KL is never
-    negative; the estimate can be, from noise). Pass every micro-batch's and rank's sequences (or
-    average their means) so that it is one number per optimizer step."""
+    negative; the estimate can be, from noise). Pass every micro-batch's and rank's sequences, so
+    that it is one number per optimizer step."""
     with torch.no_grad():
         return mismatched.log_ratio().detach().mean().clamp(min=0)
 

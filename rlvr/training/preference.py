@@ -66,7 +66,7 @@ from rlvr.rewards.config import RewardConfig
 from rlvr.rollout.pairs import labels_from_groups, pairs_from_groups
 from rlvr.rollout.sample import ScoredCompletion
 from rlvr.training.batching import layout, plan_ranks
-from rlvr.training.distributed import sum_over_ranks
+from rlvr.training.distributed import all_gather, sum_over_ranks
 from rlvr.training.learner import Learner, LearnerConfig, OptimConfig, build_learner, token_logprobs
 from rlvr.training.loop import Run, note, run_stage
 from rlvr.training.rl import RLModelConfig, RolloutConfig, TrainConfig, Trainer, TrainEvalConfig, TrainSchedule, _mean_over_steps
@@ -299,19 +299,19 @@ class PreferenceUpdate:
 
     def _reference_point(self, batch: list, plan: list[list[int]], live: list[bool]) -> torch.Tensor | None:
         """KTO's ``z0`` over the whole batch (every rank's share): prompt ``i`` with the completion
-        of example ``i + 1``, the policy and reference log-ratio averaged, detached, clamped at 0."""
+        of example ``i + 1`` (:func:`~rlvr.algorithms.preference.kto_reference_point`)."""
         if self.traits.paired:
             return None
-        total, count = 0.0, 0
+        parts = []
         with torch.no_grad():
             for rows, ok in zip(plan, live):
                 mismatched = [SFTExample(batch[i].example.prompt_ids, batch[(i + 1) % len(batch)].example.response_ids) for i in rows]
-                seqs = self._sequences(mismatched)
+                seqs = self._sequences(mismatched)  # an idle rank's padding forward too: ZeRO-3 gathers are collective
                 if ok:
-                    total += float(seqs.log_ratio().sum())
-                    count += len(rows)
-        total, count = sum_over_ranks(total, self.learner.world_size), sum_over_ranks(count, self.learner.world_size)
-        return kto_reference_point(Sequences(torch.tensor([total / max(count, 1)]), torch.ones(1), torch.zeros(1))).to(self.learner.device)
+                    parts.append(torch.stack([seqs.logps, seqs.tokens, seqs.ref_logps], 1).cpu())
+        rows = [row for part in all_gather(torch.cat(parts).tolist() if parts else [], self.learner.world_size) for row in part]
+        every = torch.tensor(rows, dtype=torch.float64)
+        return kto_reference_point(Sequences(every[:, 0], every[:, 1], every[:, 2])).float().to(self.learner.device)
 
     def _scale(self, batch: list) -> PreferenceScale:
         if self.traits.paired:
