@@ -119,7 +119,7 @@ class DPOSchedule:
     eval_every: int = field(
         50,
         ge=0,
-        help="offline: held-out preference accuracy every N steps (and after the last); online: held-out pass@k every N rounds (0: before and after only)",
+        help="offline: held-out preference accuracy every N steps and after the last (0: after the last only); online rounds use eval.every",
     )
 
 
@@ -145,7 +145,7 @@ class DPOConfig:
     learner: LearnerConfig = section(LearnerConfig, "DeepSpeed/torch learner (micro_batch_size counts sequences: a pair is two)")
     optim: OptimConfig = section(OptimConfig, "optimizer and learning-rate schedule")
     schedule: DPOSchedule = section(DPOSchedule, "how long to train and how often to evaluate")
-    eval: TrainEvalConfig = section(TrainEvalConfig, "online: held-out pass@1 before and after (and every schedule.eval_every rounds)")
+    eval: TrainEvalConfig = section(TrainEvalConfig, "online: held-out pass@1 before and after (and pass@k every eval.every rounds)")
 
     def validate(self) -> None:
         traits = PREFERENCE_LOSSES.traits(self.loss.name)
@@ -197,13 +197,7 @@ class DPOConfig:
             learner=self.learner,
             optim=self.optim,
             schedule=TrainSchedule(steps=self.schedule.steps, max_seconds=self.schedule.max_seconds),
-            eval=TrainEvalConfig(
-                dataset=self.eval.dataset,
-                num_problems=self.eval.num_problems,
-                every=self.schedule.eval_every,
-                samples=self.eval.samples,
-                before_after=self.eval.before_after,
-            ),
+            eval=self.eval,
         )
 
 
