@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "pretrain": "next-token pretraining on a text corpus",
     "sft": "supervised fine-tuning on worked solutions (loss on the response only)",
     "train": "RL from verifiable rewards (GRPO-family, PPO, RFT) with a vLLM generator",
+    "dpo": "preference optimisation (DPO, IPO, SimPO, KTO) from pairs files or online from verified samples",
     "serve-generator": "serve a generator engine to trainers on other devices or nodes (generator.name=remote)",
     "eval": "pass@k / maj@k evaluation with confidence intervals",
     "verify": "check a response's final answer against an answer key",

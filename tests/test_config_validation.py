@@ -87,10 +87,11 @@ def test_unknown_model_type_names_the_file(unknown_model_type):
 
 def _config_classes() -> dict[str, type]:
     from rlvr.eval.runner import EvalConfig
+    from rlvr.training.preference import DPOConfig
     from rlvr.training.pretrain import PretrainConfig
     from rlvr.training.sft import SFTConfig
 
-    return {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig, "eval": EvalConfig}
+    return {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig, "eval": EvalConfig, "dpo": DPOConfig}
 
 
 def _shipped_configs() -> list[tuple[str, str]]:

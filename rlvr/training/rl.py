@@ -293,13 +293,15 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig):
+    def __init__(self, cfg: TrainConfig, full_config: Any = None):
+        """``full_config``: what the run directory records as config.yaml when it is not ``cfg``
+        (``rlvr dpo`` runs this trainer on a view of its own config)."""
         self.cfg = cfg
         # Whatever is initialised at random (PPO's value head) must be the same in every run of
         # this config, or neither reruns nor resumes could match.
         torch.manual_seed(cfg.run.seed)
         # The launcher's rank is known before the process group exists: only rank 0 writes (and locks) the run directory.
-        self.run = Run(self.name, cfg.run, cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
+        self.run = Run(self.name, cfg.run, full_config or cfg, is_main=int(os.environ.get("RANK", "0")) == 0)
         try:
             self._build(cfg)
         except BaseException:
@@ -748,7 +750,7 @@ class Trainer:
         main = self.learner.is_main
         if step == 0 and main:
             print(
-                f"rlvr train: {cfg.model.path} ({count_parameters(self.learner.model) / 1e6:.2f}M parameters), "
+                f"rlvr {self.name}: {cfg.model.path} ({count_parameters(self.learner.model) / 1e6:.2f}M parameters), "
                 f"{len(self.train_problems)} training problems, {cfg.rollout.prompts_per_step} prompts x {cfg.rollout.n} samples per step "
                 f"over {self.world_size} rank(s) -> {self.run.path}"
             )
@@ -757,7 +759,7 @@ class Trainer:
             self.state["before"] = before
             if main:
                 print(
-                    f"rlvr train: held-out pass@1 before: greedy {_mean(before['greedy']):.3f}"
+                    f"rlvr {self.name}: held-out pass@1 before: greedy {_mean(before['greedy']):.3f}"
                     + (f", sampled {_mean(before['sampled']):.3f}" if "sampled" in before else "")
                 )
 
@@ -770,10 +772,7 @@ class Trainer:
         self.state["cursor"] = batch.cursor
         groups, prompt_ids, metrics = self._global_batch(batch)
         if groups:
-            exp = build_experience(
-                groups, prompt_ids, list(range(len(groups))), self.tokenizer.eos_token_id, self.tokenizer.pad_token_id, cfg.algorithm.mask_truncated
-            )
-            metrics.update(self.update(exp))
+            metrics.update(self.learn(groups, prompt_ids))
         else:
             # Every group had equal rewards even after refills: no signal, so no update; the
             # step still counts (schedule, logging, checkpoints) so the run cannot stall.
@@ -789,6 +788,14 @@ class Trainer:
         if self.guard is not None:
             self.guard.record_proxy(step + 1, metrics["sampled_reward_mean"])
         return metrics
+
+    def learn(self, groups: list[list[ScoredCompletion]], prompt_ids: list[list[int]]) -> dict[str, float]:
+        """The update on the step's global batch of scored groups: experience, then :meth:`update`.
+        The hook where ``rlvr dpo`` (:mod:`rlvr.training.preference`) trains on pairs instead."""
+        exp = build_experience(
+            groups, prompt_ids, list(range(len(groups))), self.tokenizer.eos_token_id, self.tokenizer.pad_token_id, self.cfg.algorithm.mask_truncated
+        )
+        return self.update(exp)
 
     def scheduled_eval(self, step: int, last: bool) -> dict[str, Any]:
         """Every eval.every steps, but not after the last one (the evaluation after training follows)."""
@@ -882,12 +889,12 @@ class Trainer:
             out["sampled_ci95"] = [float(sd.lo), float(sd.hi)]
         if self.learner.is_main:
             print(
-                f"rlvr train: held-out greedy pass@1 {out['pass@1_before']:.3f} -> {out['pass@1_after']:.3f} "
+                f"rlvr {self.name}: held-out greedy pass@1 {out['pass@1_before']:.3f} -> {out['pass@1_after']:.3f} "
                 f"({out['improvement'] * 100:+.1f} points, 95% CI {out['ci95'][0] * 100:+.1f} to {out['ci95'][1] * 100:+.1f})"
             )
             if "sampled_pass@1_after" in out:
                 print(
-                    f"rlvr train: held-out sampled pass@1 {out['sampled_pass@1_before']:.3f} -> {out['sampled_pass@1_after']:.3f} "
+                    f"rlvr {self.name}: held-out sampled pass@1 {out['sampled_pass@1_before']:.3f} -> {out['sampled_pass@1_after']:.3f} "
                     f"(95% CI of the difference {out['sampled_ci95'][0] * 100:+.1f} to {out['sampled_ci95'][1] * 100:+.1f} points)"
                 )
         return out
