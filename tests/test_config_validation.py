@@ -88,9 +88,10 @@ def test_unknown_model_type_names_the_file(unknown_model_type):
 def _config_classes() -> dict[str, type]:
     from rlvr.eval.runner import EvalConfig
     from rlvr.training.pretrain import PretrainConfig
+    from rlvr.training.reward_model import RMConfig
     from rlvr.training.sft import SFTConfig
 
-    return {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig, "eval": EvalConfig}
+    return {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig, "eval": EvalConfig, "rm": RMConfig}
 
 
 def _shipped_configs() -> list[tuple[str, str]]:

@@ -181,3 +181,14 @@ def test_model_without_pad_or_eos_token_is_one_line_error(tmp_path, capsys, tiny
     rc = main(["rm", f"model.path={model}", f"data.train={pairs}", f"data.heldout={pairs}", f"run.output_dir={tmp_path / 'out'}"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "neither a pad nor an EOS token" in err, err
+
+
+def test_every_rm_config_key_is_documented_and_the_builtins_resolve(capsys):
+    from rlvr import config as C
+    from rlvr.training.reward_model import RMConfig
+
+    assert not [key for key, _, help_text in C.describe(RMConfig) if not help_text.strip()]
+    for name in C.builtin_configs("rm"):
+        assert main(["rm", "--config", name, "--print-config"]) == 0
+        assert C.load_config(RMConfig, "rm", name).run.overwrite is False
+    assert "runs/pairs/arith-hard.jsonl" in capsys.readouterr().out
