@@ -249,7 +249,7 @@ class RewardModelStage(SupervisedStage):
     def postfix(self, metrics: dict[str, Any]) -> dict[str, str]:
         shown = {"loss": f"{metrics['loss']:.3f}", "acc": f"{metrics['accuracy']:.2f}"}
         if self.best:
-            shown["val_acc"] = f"{self.best['val_accuracy']:.3f}"
+            shown["best_val_acc"] = f"{self.best['val_accuracy']:.3f}"
         return shown
 
     def state_for_checkpoint(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
