@@ -20,6 +20,7 @@ from rlvr.errors import RlvrError
 COMMANDS: dict[str, str] = {
     "pretrain": "next-token pretraining on a text corpus",
     "sft": "supervised fine-tuning on worked solutions (loss on the response only)",
+    "rm": "train a reward model on preference pairs (Bradley-Terry loss)",
     "train": "RL from verifiable rewards (GRPO-family, PPO, RFT) with a vLLM generator",
     "dpo": "preference optimisation (DPO, IPO, SimPO, KTO) from pairs files or online from verified samples",
     "serve-generator": "serve a generator engine to trainers on other devices or nodes (generator.name=remote)",

@@ -89,9 +89,10 @@ def _config_classes() -> dict[str, type]:
     from rlvr.eval.runner import EvalConfig
     from rlvr.training.preference import DPOConfig
     from rlvr.training.pretrain import PretrainConfig
+    from rlvr.training.reward_model import RMConfig
     from rlvr.training.sft import SFTConfig
 
-    return {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig, "eval": EvalConfig, "dpo": DPOConfig}
+    return {"train": TrainConfig, "sft": SFTConfig, "pretrain": PretrainConfig, "eval": EvalConfig, "dpo": DPOConfig, "rm": RMConfig}
 
 
 def _shipped_configs() -> list[tuple[str, str]]:
