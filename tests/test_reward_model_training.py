@@ -68,14 +68,15 @@ def test_heldout_split_keeps_every_prompt_on_one_side():
 def test_reward_is_read_at_the_last_real_token_whatever_the_padding(tiny_model_dir):
     """A sequence's reward alone equals its reward beside a longer one (right padding)."""
     from rlvr.models.load import load_tokenizer
-    from rlvr.training.reward_model import EncodedPair, collate_pairs, load_reward_model, reward_input_ids
+    from rlvr.rewards.reward_model import rm_input_ids
+    from rlvr.training.reward_model import EncodedPair, collate_pairs, load_reward_model
 
     tok = load_tokenizer(str(tiny_model_dir))
     model = load_reward_model(str(tiny_model_dir), tok).eval()
-    short = reward_input_ids("12+3=?\n", "Answer: 15", tok, 64)
-    long = reward_input_ids("12+34=?\n", "12+34\n=46\nAnswer: 46", tok, 64)
+    short = rm_input_ids(tok, "12+3=?\n", "Answer: 15", True, 64)
+    long = rm_input_ids(tok, "12+34=?\n", "12+34\n=46\nAnswer: 46", True, 64)
     assert short[-1] == tok.eos_token_id and len(long) > len(short)
-    assert reward_input_ids("12+34=?\n", "12+34\n=46\nAnswer: 46", tok, 5) == long[-5:]  # cut on the left
+    assert rm_input_ids(tok, "12+34=?\n", "12+34\n=46\nAnswer: 46", True, 5) == long[-5:]  # cut on the left
     mb = collate_pairs([EncodedPair(short, long, 0.0, "g")], tok.pad_token_id)
     with torch.no_grad():
         batched = model(input_ids=mb.input_ids, attention_mask=mb.attention_mask).logits[:, 0]

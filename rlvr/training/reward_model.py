@@ -38,6 +38,7 @@ from rlvr.data.lm import step_indices
 from rlvr.data.preferences import PreferencePair, load_pairs
 from rlvr.errors import RlvrError
 from rlvr.models.load import load_tokenizer, resolve_model_path
+from rlvr.rewards.reward_model import rm_input_ids
 from rlvr.training.batching import plan_micro_batches, plan_ranks
 from rlvr.training.distributed import sum_over_ranks
 from rlvr.training.learner import Learner, build_learner
@@ -93,21 +94,13 @@ class EncodedPair:
     group: str  # the prompt's id (or text): the held-out split and the bootstrap go by it
 
 
-def reward_input_ids(prompt: str, completion: str, tokenizer, max_length: int) -> list[int]:
-    """Token ids the reward model scores for ``completion`` after ``prompt`` (see the module docstring)."""
-    ids = tokenizer(prompt).input_ids + tokenizer(completion, add_special_tokens=False).input_ids
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id != tokenizer.pad_token_id:
-        ids.append(tokenizer.eos_token_id)
-    return ids[-max_length:]
-
-
 def encode_pairs(pairs: list[PreferencePair], tokenizer, cfg: RMConfig) -> list[EncodedPair]:
     cache: dict[tuple[str, str], list[int]] = {}  # a pairs file repeats each completion many times
 
     def ids(prompt: str, completion: str) -> list[int]:
         key = (prompt, completion)
         if key not in cache:
-            cache[key] = reward_input_ids(prompt, completion, tokenizer, cfg.data.max_length)
+            cache[key] = rm_input_ids(tokenizer, prompt, completion, eos=True, max_length=cfg.data.max_length)
         return cache[key]
 
     use_margin = cfg.loss.margin == "pair"
