@@ -49,6 +49,41 @@ def script_module(name: str) -> Iterator[ModuleType]:
         del sys.modules[name]
 
 
+# `rlvr train` on the bundled tiny model in seconds: four prompts a step, a small evaluation, no time
+# budget. The train split is cut to 256 problems (a test draws a few dozen): generating and tokenizing
+# the default 20000 took seconds of every start.
+QUICK_TRAIN = (
+    "data.options.train_size=256",
+    "rollout.prompts_per_step=4",
+    "rollout.n=4",
+    "rollout.max_tokens=40",
+    "learner.micro_batch_size=8",
+    "eval.num_problems=12",
+    "eval.samples=2",
+    "schedule.max_seconds=0",
+    "run.progress=false",
+    "run.save_every=2",
+)
+# n=8 and 64 tokens: most steps have a group with unequal rewards, so they really update.
+UPDATING = ("rollout.n=8", "rollout.max_tokens=64", "learner.micro_batch_size=16")
+
+
+def train_args(*overrides: str) -> list[str]:
+    """``QUICK_TRAIN`` with ``overrides`` (``key=value``) replacing its values or adding keys, each
+    key once: the list reads as the run's settings whatever the order of the overrides."""
+    merged = dict(o.split("=", 1) for o in QUICK_TRAIN)
+    merged.update(o.split("=", 1) for o in overrides)
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def pretrain_args(work: Path) -> list[str]:
+    """``rlvr pretrain`` arguments (after the command) of the fastest real run, a one-layer model
+    from scratch on a small arithmetic corpus written into ``work``: the chaos script's own stage,
+    so that tests and the script train the same thing."""
+    with script_module("chaos_train") as chaos:
+        return [*chaos.STAGES["pretrain"](work)[1:], "run.progress=false"]
+
+
 def torchrun(nproc: int = 2) -> list[str]:
     """The command prefix that launches ``nproc`` ranks on this machine (a free rendezvous port each time)."""
     from rlvr.training.distributed import free_port

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import torchrun
+from conftest import torchrun, train_args
 
 from rlvr.cli import main
 from rlvr.config import from_dict
@@ -27,17 +27,6 @@ from rlvr.training.distributed import free_port
 from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
 
 MODEL = resolve_model_path("tiny-arith")
-QUICK = [
-    "rollout.prompts_per_step=4",
-    "rollout.n=4",
-    "rollout.max_tokens=40",
-    "learner.micro_batch_size=8",
-    "eval.num_problems=12",
-    "eval.samples=2",
-    "schedule.max_seconds=0",
-    "run.progress=false",
-    "run.save_every=2",
-]
 
 
 def _clean_env() -> dict[str, str]:
@@ -233,8 +222,7 @@ def _train_args(server: Server, out: Path) -> list[str]:
         "generator.name=remote",
         f"generator.address={server.address}",
         f"generator.token_file={server.token_file}",
-        *QUICK,
-        *ALWAYS_UPDATE,
+        *train_args(*ALWAYS_UPDATE),
     ]
 
 

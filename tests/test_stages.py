@@ -12,25 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import torchrun
+from conftest import pretrain_args, torchrun
 
 from rlvr.cli import main
 from rlvr.data.lm import collate_sft, encode_sft
-
-TINY = [
-    "model.tiny.hidden_size=64",
-    "model.tiny.num_heads=2",
-    "model.tiny.num_kv_heads=2",
-    "model.tiny.num_layers=1",
-    "model.tiny.intermediate_size=64",
-    "model.tiny.max_position_embeddings=64",
-    "model.tokenizer.vocab_size=300",
-    "data.seq_len=32",
-    "schedule.batch_size=4",
-    "learner.micro_batch_size=2",
-    "learner.backend=torch",
-    "run.progress=false",
-]
 
 
 def test_tokenizer_ids_survive_save_and_reload(tiny_model_dir, tiny_tokenizer):
@@ -74,26 +59,17 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
 
 
-def _corpus(tmp_path: Path) -> Path:
-    path = tmp_path / "corpus.txt"
-    lines = [f"{a}+{b}={a + b}\nAnswer: {a + b}\n" for a in range(30) for b in range(0, 30, 3)]
-    path.write_text("\n".join(lines))
-    return path
-
-
-def _pretrain_cmd(corpus: Path, out: Path, *extra: str) -> list[str]:
+def _pretrain_cmd(args: list[str], out: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
         "rlvr.cli",
         "pretrain",
-        f"data.path={corpus}",
+        *args,
         f"run.output_dir={out}",
         "schedule.steps=8",
-        "schedule.eval_every=0",
         "run.save_every=2",
         "run.keep_checkpoints=10",
-        *TINY,
         *extra,
     ]
 
@@ -101,13 +77,11 @@ def _pretrain_cmd(corpus: Path, out: Path, *extra: str) -> list[str]:
 def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path):
     from safetensors.torch import load_file
 
-    corpus = _corpus(tmp_path)
+    args = pretrain_args(tmp_path)
     ref = tmp_path / "ref"
-    subprocess.run(_pretrain_cmd(corpus, ref), check=True, capture_output=True, env=_clean_env())
+    subprocess.run(_pretrain_cmd(args, ref), check=True, capture_output=True, env=_clean_env())
     run = tmp_path / "run"
-    proc = subprocess.Popen(
-        _pretrain_cmd(corpus, run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=_clean_env()
-    )
+    proc = subprocess.Popen(_pretrain_cmd(args, run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=_clean_env())
     deadline = time.time() + 120
     while not (run / "checkpoints" / "step_000004" / "trainer_state.json").exists():
         assert proc.poll() is None and time.time() < deadline, "pretrain ended before its step-4 checkpoint"
@@ -115,7 +89,7 @@ def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (run / "final").exists()
-    out = subprocess.run(_pretrain_cmd(corpus, run, "--resume"), check=True, capture_output=True, text=True, env=_clean_env())
+    out = subprocess.run(_pretrain_cmd(args, run, "--resume"), check=True, capture_output=True, text=True, env=_clean_env())
     assert "resumed from" in out.stdout
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 9))  # each step logged exactly once across the crash
@@ -171,7 +145,7 @@ def test_sft_end_to_end_loads_in_transformers_and_vllm(tmp_path, tiny_model_dir)
         (["data.path=/nonexistent/corpus.txt"], "corpus file not found: /nonexistent/corpus.txt"),
         (["data.path=EMPTY"], "the corpus is empty"),
         (["data.path=BADJSON", "data.format=jsonl"], "BADJSON:2: not valid JSON"),
-        (["data.dataset.name=jsonl", "data.dataset.path=/nonexistent.jsonl", "data.dataset.options={}"], "/nonexistent.jsonl"),
+        (["data.path=null", "data.dataset.name=jsonl", "data.dataset.path=/nonexistent.jsonl", "data.dataset.options={}"], "/nonexistent.jsonl"),
     ],
 )
 def test_bad_input_is_one_line_error(tmp_path, capsys, overrides, needle):
@@ -180,7 +154,7 @@ def test_bad_input_is_one_line_error(tmp_path, capsys, overrides, needle):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\n{"text": \n')
     overrides = [o.replace("EMPTY", str(empty)).replace("BADJSON", str(bad)) for o in overrides]
-    rc = main(["pretrain", f"run.output_dir={tmp_path / 'out'}", *overrides, *TINY])
+    rc = main(["pretrain", *pretrain_args(tmp_path), f"run.output_dir={tmp_path / 'out'}", *overrides])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert needle.replace("BADJSON", str(bad)) in err
@@ -196,13 +170,10 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     """Data parallelism must not change the objective: 2 ranks x half the batch == 1 rank x the batch."""
     from safetensors.torch import load_file
 
-    corpus = _corpus(tmp_path)
     common = [
-        f"data.path={corpus}",
+        *pretrain_args(tmp_path),
         "schedule.steps=3",
-        "schedule.eval_every=0",
         "run.save_every=0",
-        *[t for t in TINY if not t.startswith("learner.backend")],
         "learner.backend=deepspeed",
         "learner.zero_stage=2",
     ]

@@ -8,23 +8,11 @@ import json
 import os
 import subprocess
 
-from conftest import torchrun
+from conftest import UPDATING, torchrun, train_args
 
 from rlvr.cli import main
 
-# n=8 and 64 tokens: most steps have a group with unequal rewards (an actual update).
-ARGS = [
-    "rollout.prompts_per_step=4",
-    "rollout.n=8",
-    "rollout.max_tokens=64",
-    "learner.micro_batch_size=8",
-    "eval.num_problems=12",
-    "eval.samples=2",
-    "schedule.max_seconds=0",
-    "run.progress=false",
-    "run.save_every=2",
-    "run.keep_checkpoints=4",
-]
+ARGS = train_args(*UPDATING, "learner.micro_batch_size=8", "run.keep_checkpoints=4")
 
 
 def _clean_env() -> dict[str, str]:
