@@ -218,7 +218,7 @@ def _train_args(server: Server, out: Path) -> list[str]:
     return [
         "train",
         f"run.output_dir={out}",
-        "schedule.steps=3",
+        "schedule.steps=2",
         "generator.name=remote",
         f"generator.address={server.address}",
         f"generator.token_file={server.token_file}",
@@ -232,8 +232,8 @@ def test_train_with_remote_generator(server, tmp_path, tokenizer):
     out = tmp_path / "rl"
     assert main(_train_args(server, out)) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [1, 2, 3] and all(r["sync_seconds"] > 0 for r in rows)
-    assert _loads(server) - loads >= 3  # every step's weights went over the wire, verified by sync_weights
+    assert [r["step"] for r in rows] == [1, 2] and all(r["sync_seconds"] > 0 for r in rows)
+    assert _loads(server) - loads >= 2  # every step's weights went over the wire, verified by sync_weights
     _assert_server_holds(server, out / "final", tokenizer)
 
 
@@ -253,10 +253,10 @@ def test_two_rank_deepspeed_learner_with_remote_generator(server, tmp_path, toke
     done = subprocess.run(cmd, check=False, env=_clean_env(), capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [1, 2, 3] and all(r["sync_seconds"] > 0 for r in rows)
+    assert [r["step"] for r in rows] == [1, 2] and all(r["sync_seconds"] > 0 for r in rows)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["replicas_identical"]
-    assert _loads(server) - loads >= 3
+    assert _loads(server) - loads >= 2
     _assert_server_holds(server, out / "final", tokenizer)
 
 

@@ -59,38 +59,36 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
 
 
-def _pretrain_cmd(args: list[str], out: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "rlvr.cli",
-        "pretrain",
-        *args,
-        f"run.output_dir={out}",
-        "schedule.steps=8",
-        "run.save_every=2",
-        "run.keep_checkpoints=10",
-        *extra,
-    ]
+def _pretrain(args: list[str], out: Path, *extra: str) -> list[str]:
+    """``rlvr pretrain`` arguments of the 8-step run the kill test repeats (a checkpoint every 2 steps)."""
+    return ["pretrain", *args, f"run.output_dir={out}", "schedule.steps=8", "run.save_every=2", "run.keep_checkpoints=10", *extra]
 
 
-def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path):
+def _launch(argv: list[str], log: Path, **kw) -> subprocess.Popen:
+    """``rlvr <argv>`` in a fresh process, its output in ``log``."""
+    with open(log, "w") as f:
+        return subprocess.Popen([sys.executable, "-m", "rlvr.cli", *argv], stdout=f, stderr=subprocess.STDOUT, env=_clean_env(), **kw)
+
+
+def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path, capsys):
     from safetensors.torch import load_file
 
     args = pretrain_args(tmp_path)
     ref = tmp_path / "ref"
-    subprocess.run(_pretrain_cmd(args, ref), check=True, capture_output=True, env=_clean_env())
+    # the uninterrupted reference trains alongside the run that gets killed (two cores, half the wait)
+    reference = _launch(_pretrain(args, ref), tmp_path / "ref.log")
     run = tmp_path / "run"
-    proc = subprocess.Popen(_pretrain_cmd(args, run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=_clean_env())
-    deadline = time.time() + 120
+    proc = _launch(_pretrain(args, run), tmp_path / "run.log", start_new_session=True)
+    deadline = time.time() + 300  # a guard against a hang only: the reference shares the cores
     while not (run / "checkpoints" / "step_000004" / "trainer_state.json").exists():
         assert proc.poll() is None and time.time() < deadline, "pretrain ended before its step-4 checkpoint"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (run / "final").exists()
-    out = subprocess.run(_pretrain_cmd(args, run, "--resume"), check=True, capture_output=True, text=True, env=_clean_env())
-    assert "resumed from" in out.stdout
+    assert main(_pretrain(args, run, "--resume")) == 0  # the restart in this process: no interpreter start to wait for
+    assert "resumed from" in capsys.readouterr().out
+    assert reference.wait(timeout=300) == 0, (tmp_path / "ref.log").read_text()[-3000:]
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 9))  # each step logged exactly once across the crash
     # the same config, killed and resumed, reproduces the uninterrupted run's weights
@@ -179,9 +177,12 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     ]
     one, two = tmp_path / "one", tmp_path / "two"
     # a fresh launch: no rank/port variables inherited from learners built earlier in this process
-    env = _clean_env()
-    subprocess.run([sys.executable, "-m", "rlvr.cli", "pretrain", f"run.output_dir={one}", *common], check=True, capture_output=True, env=env)
-    subprocess.run([*torchrun(), "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], check=True, capture_output=True, env=env)
+    with open(tmp_path / "two.log", "w") as log:
+        ranks = subprocess.Popen(
+            [*torchrun(), "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], stdout=log, stderr=log, env=_clean_env()
+        )
+    assert main(["pretrain", f"run.output_dir={one}", *common]) == 0  # in this process, while the two ranks start
+    assert ranks.wait(timeout=600) == 0, (tmp_path / "two.log").read_text()[-3000:]
     a, b = load_file(one / "final" / "model.safetensors"), load_file(two / "final" / "model.safetensors")
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
