@@ -31,11 +31,13 @@ TINY = train_args(
 )
 
 CASES = {
-    # two optimizer steps per trainer step: the saved counter used to be read as trainer steps
-    "grpo-epochs2": ("tiny-arith", ["algorithm.epochs=2"]),
-    "ppo": ("tiny-arith-ppo", []),  # epochs 2 and a critic whose value head must survive the checkpoint
+    # epochs 2 (two optimizer steps per trainer step: the saved counter used to be read as trainer
+    # steps) and a critic whose value head must survive the checkpoint
+    "ppo": ("tiny-arith-ppo", []),
     "rft": ("tiny-arith-rft", []),
-    "async": ("tiny-arith", ["rollout.max_staleness=1"]),
+    # GRPO with epochs 2 too: the counter again, in the loop where the learner's version runs ahead
+    # of the batch being generated (one run for both: each resume costs two engine starts)
+    "async-epochs2": ("tiny-arith", ["rollout.max_staleness=1", "algorithm.epochs=2"]),
     # every step updates and moves the weights (an entropy bonus has a gradient even when a step's
     # groups all have equal rewards), so every step's sync carries new weights
     "lora": (
