@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +83,13 @@ def pretrain_args(work: Path) -> list[str]:
     so that tests and the script train the same thing."""
     with script_module("chaos_train") as chaos:
         return [*chaos.STAGES["pretrain"](work)[1:], "run.progress=false"]
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a fresh launch: no rank/port variables left by learners built in this
+    process, and no generator token (a server's token comes from its file)."""
+    drop = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "RLVR_GENERATOR_TOKEN")
+    return {k: v for k, v in os.environ.items() if k not in drop}
 
 
 def torchrun(nproc: int = 2) -> list[str]:

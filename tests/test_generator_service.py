@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import torchrun, train_args
+from conftest import clean_env, torchrun, train_args
 
 from rlvr.cli import main
 from rlvr.config import from_dict
@@ -27,12 +27,6 @@ from rlvr.training.distributed import free_port
 from rlvr.training.learner import LearnerConfig, OptimConfig, build_learner
 
 MODEL = resolve_model_path("tiny-arith")
-
-
-def _clean_env() -> dict[str, str]:
-    """A fresh launch's environment: no rank/port variables left by learners built in this process."""
-    drop = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "RLVR_GENERATOR_TOKEN")
-    return {k: v for k, v in os.environ.items() if k not in drop}
 
 
 class Server:
@@ -56,7 +50,7 @@ class Server:
             *overrides,
         ]
         with self.log.open("w") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_clean_env(), start_new_session=True)
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=clean_env(), start_new_session=True)
 
     def wait_ready(self, seconds: float = 600) -> Server:
         deadline = time.time() + seconds
@@ -250,7 +244,7 @@ def test_two_rank_deepspeed_learner_with_remote_generator(server, tmp_path, toke
         *_train_args(server, out),
         "learner.zero_stage=3",
     ]
-    done = subprocess.run(cmd, check=False, env=_clean_env(), capture_output=True, text=True, timeout=400)
+    done = subprocess.run(cmd, check=False, env=clean_env(), capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2] and all(r["sync_seconds"] > 0 for r in rows)

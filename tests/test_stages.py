@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import pretrain_args, torchrun
+from conftest import clean_env, pretrain_args, torchrun
 
 from rlvr.cli import main
 from rlvr.data.lm import collate_sft, encode_sft
@@ -54,11 +54,6 @@ def test_sft_prompt_tokens_get_no_gradient(tiny_model_dir, tiny_tokenizer):
         assert torch.all(logits.grad[row, p - 1 + len(ex.response_ids) :] == 0)  # padding
 
 
-def _clean_env() -> dict[str, str]:
-    """The environment of a fresh launch: no rank/port variables left by learners built in this process."""
-    return {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
-
-
 def _pretrain(args: list[str], out: Path, *extra: str) -> list[str]:
     """``rlvr pretrain`` arguments of the 8-step run the kill test repeats (a checkpoint every 2 steps)."""
     return ["pretrain", *args, f"run.output_dir={out}", "schedule.steps=8", "run.save_every=2", "run.keep_checkpoints=10", *extra]
@@ -67,7 +62,7 @@ def _pretrain(args: list[str], out: Path, *extra: str) -> list[str]:
 def _launch(argv: list[str], log: Path, **kw) -> subprocess.Popen:
     """``rlvr <argv>`` in a fresh process, its output in ``log``."""
     with open(log, "w") as f:
-        return subprocess.Popen([sys.executable, "-m", "rlvr.cli", *argv], stdout=f, stderr=subprocess.STDOUT, env=_clean_env(), **kw)
+        return subprocess.Popen([sys.executable, "-m", "rlvr.cli", *argv], stdout=f, stderr=subprocess.STDOUT, env=clean_env(), **kw)
 
 
 def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path, capsys):
@@ -179,7 +174,7 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     # a fresh launch: no rank/port variables inherited from learners built earlier in this process
     with open(tmp_path / "two.log", "w") as log:
         ranks = subprocess.Popen(
-            [*torchrun(), "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], stdout=log, stderr=log, env=_clean_env()
+            [*torchrun(), "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], stdout=log, stderr=log, env=clean_env()
         )
     assert main(["pretrain", f"run.output_dir={one}", *common]) == 0  # in this process, while the two ranks start
     assert ranks.wait(timeout=600) == 0, (tmp_path / "two.log").read_text()[-3000:]

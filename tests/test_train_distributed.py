@@ -5,19 +5,13 @@ held-out evaluation equals the single-process one, and a 2-rank checkpoint resum
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 
-from conftest import UPDATING, torchrun, train_args
+from conftest import UPDATING, clean_env, torchrun, train_args
 
 from rlvr.cli import main
 
 ARGS = train_args(*UPDATING, "learner.micro_batch_size=8", "run.keep_checkpoints=4")
-
-
-def _clean_env() -> dict[str, str]:
-    """A fresh launch: no rank/port variables left by learners built in this process."""
-    return {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
 
 
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
@@ -28,7 +22,7 @@ def _torchrun(*args: str) -> subprocess.CompletedProcess:
         "train",
         *args,
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=_clean_env(), timeout=600, check=False)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), timeout=600, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 
