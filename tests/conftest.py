@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,48 @@ def script_module(name: str) -> Iterator[ModuleType]:
         yield module
     finally:
         del sys.modules[name]
+
+
+# `rlvr train` on the bundled tiny model in seconds: four prompts a step, a small evaluation, no time
+# budget. The train split is cut to 256 problems (a test draws a few dozen): generating and tokenizing
+# the default 20000 took seconds of every start.
+QUICK_TRAIN = (
+    "data.options.train_size=256",
+    "rollout.prompts_per_step=4",
+    "rollout.n=4",
+    "rollout.max_tokens=40",
+    "learner.micro_batch_size=8",
+    "eval.num_problems=12",
+    "eval.samples=2",
+    "schedule.max_seconds=0",
+    "run.progress=false",
+    "run.save_every=2",
+)
+# n=8 and 64 tokens: most steps have a group with unequal rewards, so they really update.
+UPDATING = ("rollout.n=8", "rollout.max_tokens=64", "learner.micro_batch_size=16")
+
+
+def train_args(*overrides: str) -> list[str]:
+    """``QUICK_TRAIN`` with ``overrides`` (``key=value``) replacing its values or adding keys, each
+    key once: the list reads as the run's settings whatever the order of the overrides."""
+    merged = dict(o.split("=", 1) for o in QUICK_TRAIN)
+    merged.update(o.split("=", 1) for o in overrides)
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def pretrain_args(work: Path) -> list[str]:
+    """``rlvr pretrain`` arguments (after the command) of the fastest real run, a one-layer model
+    from scratch on a small arithmetic corpus written into ``work``: the chaos script's own stage,
+    so that tests and the script train the same thing."""
+    with script_module("chaos_train") as chaos:
+        return [*chaos.STAGES["pretrain"](work)[1:], "run.progress=false"]
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a fresh launch: no rank/port variables left by learners built in this
+    process, and no generator token (a server's token comes from its file)."""
+    drop = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "RLVR_GENERATOR_TOKEN")
+    return {k: v for k, v in os.environ.items() if k not in drop}
 
 
 def torchrun(nproc: int = 2) -> list[str]:

@@ -8,21 +8,12 @@ import time
 
 import pytest
 import torch
+from conftest import UPDATING, train_args
 
 from rlvr.cli import main
 from rlvr.rollout.pipeline import RolloutBatch, RolloutPipeline, stale_groups
 
-# Enough samples and tokens that most steps have a group with unequal rewards (an actual update).
-RL = [
-    "rollout.prompts_per_step=4",
-    "rollout.n=8",
-    "rollout.max_tokens=64",
-    "learner.micro_batch_size=16",
-    "eval.before_after=false",
-    "schedule.max_seconds=0",
-    "run.progress=false",
-    "run.save_every=0",
-]
+RL = train_args(*UPDATING, "eval.before_after=false", "run.save_every=0")
 
 
 def _config(tmp_path, name: str, *overrides: str):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 
+from conftest import pretrain_args
+
 from rlvr.cli import main
 from rlvr.training.loop import Budget, Progress
 
@@ -62,19 +64,15 @@ def test_a_resumed_run_measures_its_rate_from_its_own_steps():
 
 
 def test_a_spent_time_budget_ends_pretrain_with_its_last_step_saved(tmp_path):
-    from test_stages import TINY, _corpus
-
     out = tmp_path / "run"
     assert (
         main(
             [
                 "pretrain",
-                f"data.path={_corpus(tmp_path)}",
+                *pretrain_args(tmp_path),
                 f"run.output_dir={out}",
-                *TINY,
                 "schedule.steps=50",
                 "schedule.max_seconds=1e-9",
-                "schedule.eval_every=0",
                 "run.save_every=0",
                 "run.log_every=10",
             ]

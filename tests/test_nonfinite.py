@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from test_train import QUICK
+from conftest import train_args
 
 from rlvr.cli import main
 from rlvr.training.run import MetricsLogger, RunConfig, RunDir
@@ -19,14 +19,15 @@ def test_inf_weights_on_the_torch_backend_are_named_not_blamed_on_the_weight_syn
     args = [
         "train",
         f"run.output_dir={out}",
-        "schedule.steps=2",
-        "learner.backend=torch",
-        "optim.lr=1e30",
-        "optim.weight_decay=1e10",
-        "eval.before_after=false",
-        "algorithm.dynamic_sampling=false",
-        "algorithm.loss.entropy_coef=0.01",
-        *QUICK,
+        *train_args(
+            "schedule.steps=2",
+            "learner.backend=torch",
+            "optim.lr=1e30",
+            "optim.weight_decay=1e10",
+            "eval.before_after=false",
+            "algorithm.dynamic_sampling=false",
+            "algorithm.loss.entropy_coef=0.01",
+        ),
     ]
     assert main(args) != 0
     err = capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import UPDATING, train_args
 
 from rlvr.algorithms.advantages import ADVANTAGE_ESTIMATORS, AdvantageInput, AdvantageOutput, compute_advantages
 from rlvr.algorithms.config import AlgorithmConfig
@@ -112,17 +113,17 @@ def test_mini_batches_take_one_optimizer_step_each_against_the_sampling_policy(t
 
     cfg = _train_config(
         f"run.output_dir={tmp_path / 'rl'}",
-        "rollout.prompts_per_step=4",
-        "rollout.n=8",
-        "rollout.max_tokens=48",
-        "learner.micro_batch_size=8",
-        "eval.before_after=false",
-        "run.progress=false",
-        "run.save_every=0",
-        "algorithm.mini_batches=4",
-        "optim.lr=0.02",
-        "algorithm.loss.clip_low=0.05",
-        "algorithm.loss.clip_high=0.05",
+        *train_args(
+            *UPDATING,
+            "rollout.max_tokens=48",
+            "learner.micro_batch_size=8",
+            "eval.before_after=false",
+            "run.save_every=0",
+            "algorithm.mini_batches=4",
+            "optim.lr=0.02",
+            "algorithm.loss.clip_low=0.05",
+            "algorithm.loss.clip_high=0.05",
+        ),
     )
     trainer = Trainer(cfg)
     try:

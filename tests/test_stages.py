@@ -12,25 +12,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import torchrun
+from conftest import clean_env, pretrain_args, torchrun
 
 from rlvr.cli import main
 from rlvr.data.lm import collate_sft, encode_sft
-
-TINY = [
-    "model.tiny.hidden_size=64",
-    "model.tiny.num_heads=2",
-    "model.tiny.num_kv_heads=2",
-    "model.tiny.num_layers=1",
-    "model.tiny.intermediate_size=64",
-    "model.tiny.max_position_embeddings=64",
-    "model.tokenizer.vocab_size=300",
-    "data.seq_len=32",
-    "schedule.batch_size=4",
-    "learner.micro_batch_size=2",
-    "learner.backend=torch",
-    "run.progress=false",
-]
 
 
 def test_tokenizer_ids_survive_save_and_reload(tiny_model_dir, tiny_tokenizer):
@@ -69,54 +54,36 @@ def test_sft_prompt_tokens_get_no_gradient(tiny_model_dir, tiny_tokenizer):
         assert torch.all(logits.grad[row, p - 1 + len(ex.response_ids) :] == 0)  # padding
 
 
-def _clean_env() -> dict[str, str]:
-    """The environment of a fresh launch: no rank/port variables left by learners built in this process."""
-    return {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+def _pretrain(args: list[str], out: Path, *extra: str) -> list[str]:
+    """``rlvr pretrain`` arguments of the 8-step run the kill test repeats (a checkpoint every 2 steps)."""
+    return ["pretrain", *args, f"run.output_dir={out}", "schedule.steps=8", "run.save_every=2", "run.keep_checkpoints=10", *extra]
 
 
-def _corpus(tmp_path: Path) -> Path:
-    path = tmp_path / "corpus.txt"
-    lines = [f"{a}+{b}={a + b}\nAnswer: {a + b}\n" for a in range(30) for b in range(0, 30, 3)]
-    path.write_text("\n".join(lines))
-    return path
+def _launch(argv: list[str], log: Path, **kw) -> subprocess.Popen:
+    """``rlvr <argv>`` in a fresh process, its output in ``log``."""
+    with open(log, "w") as f:
+        return subprocess.Popen([sys.executable, "-m", "rlvr.cli", *argv], stdout=f, stderr=subprocess.STDOUT, env=clean_env(), **kw)
 
 
-def _pretrain_cmd(corpus: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "rlvr.cli",
-        "pretrain",
-        f"data.path={corpus}",
-        f"run.output_dir={out}",
-        "schedule.steps=8",
-        "schedule.eval_every=0",
-        "run.save_every=2",
-        "run.keep_checkpoints=10",
-        *TINY,
-        *extra,
-    ]
-
-
-def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path):
+def test_pretrain_killed_then_resumed_matches_uninterrupted(tmp_path, capsys):
     from safetensors.torch import load_file
 
-    corpus = _corpus(tmp_path)
+    args = pretrain_args(tmp_path)
     ref = tmp_path / "ref"
-    subprocess.run(_pretrain_cmd(corpus, ref), check=True, capture_output=True, env=_clean_env())
+    # the uninterrupted reference trains alongside the run that gets killed (two cores, half the wait)
+    reference = _launch(_pretrain(args, ref), tmp_path / "ref.log")
     run = tmp_path / "run"
-    proc = subprocess.Popen(
-        _pretrain_cmd(corpus, run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=_clean_env()
-    )
-    deadline = time.time() + 120
+    proc = _launch(_pretrain(args, run), tmp_path / "run.log", start_new_session=True)
+    deadline = time.time() + 300  # a guard against a hang only: the reference shares the cores
     while not (run / "checkpoints" / "step_000004" / "trainer_state.json").exists():
         assert proc.poll() is None and time.time() < deadline, "pretrain ended before its step-4 checkpoint"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (run / "final").exists()
-    out = subprocess.run(_pretrain_cmd(corpus, run, "--resume"), check=True, capture_output=True, text=True, env=_clean_env())
-    assert "resumed from" in out.stdout
+    assert main(_pretrain(args, run, "--resume")) == 0  # the restart in this process: no interpreter start to wait for
+    assert "resumed from" in capsys.readouterr().out
+    assert reference.wait(timeout=300) == 0, (tmp_path / "ref.log").read_text()[-3000:]
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 9))  # each step logged exactly once across the crash
     # the same config, killed and resumed, reproduces the uninterrupted run's weights
@@ -171,7 +138,7 @@ def test_sft_end_to_end_loads_in_transformers_and_vllm(tmp_path, tiny_model_dir)
         (["data.path=/nonexistent/corpus.txt"], "corpus file not found: /nonexistent/corpus.txt"),
         (["data.path=EMPTY"], "the corpus is empty"),
         (["data.path=BADJSON", "data.format=jsonl"], "BADJSON:2: not valid JSON"),
-        (["data.dataset.name=jsonl", "data.dataset.path=/nonexistent.jsonl", "data.dataset.options={}"], "/nonexistent.jsonl"),
+        (["data.path=null", "data.dataset.name=jsonl", "data.dataset.path=/nonexistent.jsonl", "data.dataset.options={}"], "/nonexistent.jsonl"),
     ],
 )
 def test_bad_input_is_one_line_error(tmp_path, capsys, overrides, needle):
@@ -180,7 +147,7 @@ def test_bad_input_is_one_line_error(tmp_path, capsys, overrides, needle):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\n{"text": \n')
     overrides = [o.replace("EMPTY", str(empty)).replace("BADJSON", str(bad)) for o in overrides]
-    rc = main(["pretrain", f"run.output_dir={tmp_path / 'out'}", *overrides, *TINY])
+    rc = main(["pretrain", *pretrain_args(tmp_path), f"run.output_dir={tmp_path / 'out'}", *overrides])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1, err
     assert needle.replace("BADJSON", str(bad)) in err
@@ -196,21 +163,21 @@ def test_two_rank_deepspeed_pretrain_equals_one_rank(tmp_path):
     """Data parallelism must not change the objective: 2 ranks x half the batch == 1 rank x the batch."""
     from safetensors.torch import load_file
 
-    corpus = _corpus(tmp_path)
     common = [
-        f"data.path={corpus}",
+        *pretrain_args(tmp_path),
         "schedule.steps=3",
-        "schedule.eval_every=0",
         "run.save_every=0",
-        *[t for t in TINY if not t.startswith("learner.backend")],
         "learner.backend=deepspeed",
         "learner.zero_stage=2",
     ]
     one, two = tmp_path / "one", tmp_path / "two"
     # a fresh launch: no rank/port variables inherited from learners built earlier in this process
-    env = _clean_env()
-    subprocess.run([sys.executable, "-m", "rlvr.cli", "pretrain", f"run.output_dir={one}", *common], check=True, capture_output=True, env=env)
-    subprocess.run([*torchrun(), "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], check=True, capture_output=True, env=env)
+    with open(tmp_path / "two.log", "w") as log:
+        ranks = subprocess.Popen(
+            [*torchrun(), "-m", "rlvr.cli", "pretrain", f"run.output_dir={two}", *common], stdout=log, stderr=log, env=clean_env()
+        )
+    assert main(["pretrain", f"run.output_dir={one}", *common]) == 0  # in this process, while the two ranks start
+    assert ranks.wait(timeout=600) == 0, (tmp_path / "two.log").read_text()[-3000:]
     a, b = load_file(one / "final" / "model.safetensors"), load_file(two / "final" / "model.safetensors")
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)

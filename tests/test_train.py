@@ -4,26 +4,14 @@ DeepSpeed learner, verified weight sync, before/after evaluation, checkpoint and
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 import torch
+from conftest import UPDATING, train_args
 from safetensors.torch import load_file
 
 from rlvr.cli import main
-from rlvr.models.load import resolve_model_path
 
-QUICK = [
-    "rollout.prompts_per_step=4",
-    "rollout.n=4",
-    "rollout.max_tokens=40",
-    "learner.micro_batch_size=8",
-    "eval.num_problems=12",
-    "eval.samples=2",
-    "schedule.max_seconds=0",
-    "run.progress=false",
-    "run.save_every=2",
-]
+QUICK = train_args()
 
 
 def _rows(path):
@@ -73,8 +61,7 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     no prefix cache to carry over)."""
 
     out, ref = tmp_path / "rl", tmp_path / "ref"
-    # n=8 and 64 tokens: most steps have a group with unequal rewards, so both halves really update
-    learn = [*QUICK, "rollout.n=8", "rollout.max_tokens=64", "learner.micro_batch_size=16", "eval.before_after=false", "run.keep_checkpoints=4"]
+    learn = train_args(*UPDATING, "eval.before_after=false", "run.keep_checkpoints=4")  # both halves really update
     base = [f"run.output_dir={out}", *learn]
     assert main(["train", "schedule.steps=2", *base]) == 0
     assert (out / "checkpoints" / "step_000002").is_dir()
@@ -93,14 +80,6 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     assert any(not torch.equal(resumed[k], halfway[k]) for k in resumed), "the resumed half must have changed the weights"
 
 
-@pytest.mark.parametrize("config", ["tiny-arith-rft", "tiny-arith-ppo"])
-def test_variant_algorithms_run(tmp_path, config):
-    out = tmp_path / config
-    assert main(["train", "--config", config, f"run.output_dir={out}", "schedule.steps=2", "eval.before_after=false", *QUICK]) == 0
-    last = _rows(out / "metrics.jsonl")[-1]
-    assert ("rft_selected" in last) if config.endswith("rft") else ("critic_grad_norm" in last)
-
-
 def test_users_own_jsonl_trains_with_config_only(tmp_path):
     rows = [
         {"uid": f"q{i}", "problem": f"{a}+{b}-{c}=?", "final": str(a + b - c)}
@@ -114,13 +93,13 @@ def test_users_own_jsonl_trains_with_config_only(tmp_path):
         main(
             [
                 "train",
+                *QUICK,  # first: its data.options.train_size is not an option of a JSONL file
                 "data.name=jsonl",
                 *source,
                 "eval.dataset.name=jsonl",
                 *[s.replace("data.", "eval.dataset.") for s in source],
                 f"run.output_dir={out}",
                 "schedule.steps=1",
-                *QUICK,
             ]
         )
         == 0
@@ -128,35 +107,3 @@ def test_users_own_jsonl_trains_with_config_only(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["eval_problems"] == 6 and summary["eval_dataset"].startswith("jsonl:")
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1]
-
-
-def test_lora_trains_adapters_and_syncs_merged_weights(tmp_path):
-    """LoRA: only the adapted projections change, the generator gets the merged weights (the
-    verified sync after every step would stop the run otherwise), and final/ holds plain weights."""
-    pytest.importorskip("peft", reason="LoRA needs the lora extra (scripts/install.sh installs it)")
-    out = tmp_path / "lora"
-    assert (
-        main(
-            [
-                "train",
-                f"run.output_dir={out}",
-                "schedule.steps=2",
-                "eval.before_after=false",
-                *QUICK,
-                "learner.lora.rank=4",
-                "optim.lr=1e-2",
-                "optim.warmup_steps=0",
-                "algorithm.dynamic_sampling=false",
-                "algorithm.loss.entropy_coef=0.01",
-            ]
-        )
-        == 0
-    )
-    base = load_file(Path(resolve_model_path("tiny-arith")) / "model.safetensors")
-    final = load_file(out / "final" / "model.safetensors")
-    assert final.keys() == base.keys()  # no lora_ or base_layer names leak out
-    changed = {k for k in base if not torch.equal(base[k], final[k])}
-    assert changed and all(k.endswith("proj.weight") for k in changed), changed
-    assert all(r.get("sync_seconds", 0) > 0 for r in _rows(out / "metrics.jsonl"))
-    # LoRA merges into whole weights: ZeRO-3 shards are refused up front, naming the key
-    assert main(["train", f"run.output_dir={tmp_path / 'z3'}", *QUICK, "learner.lora.rank=4", "learner.zero_stage=3"]) == 2
