@@ -48,6 +48,17 @@ from rlvr.verifiers.extraction import MARKERS
 _TEMPLATE_FIELDS = {"question", "choices", "unit_hint"}
 
 
+def check_placeholders(text: str, allowed: set[str], what: str) -> None:
+    """``text`` is a ``str.format`` template using only ``allowed`` names: a typo in a template or
+    rubric file is caught when it loads, not as a KeyError in the middle of a run."""
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError as e:
+        raise ValueError(f"{what}: {e} (write literal braces as {{{{ and }}}})") from None
+    if names - allowed:
+        raise ValueError(f"{what}: unknown placeholder(s) {sorted(names - allowed)} (allowed: {sorted(allowed)})")
+
+
 @dataclass(frozen=True)
 class FewShot:
     dataset: str = field(help="dataset the examples come from (must have worked solutions)")
@@ -77,12 +88,7 @@ class PromptTemplate:
             (self.shot_format, {"solution", "answer", "final"}, "shot_format"),
             (self.unit_hint, {"unit"}, "unit_hint"),
         ):
-            try:
-                names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-            except ValueError as e:
-                raise ValueError(f"{what}: {e} (write literal braces as {{{{ and }}}})") from None
-            if names - allowed:
-                raise ValueError(f"{what}: unknown placeholder(s) {sorted(names - allowed)} (allowed: {sorted(allowed)})")
+            check_placeholders(text, allowed, what)
         if "{question}" not in self.template:
             raise ValueError("template must contain {question}")
         if self.render_mode == "raw" and self.system:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import string
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -39,6 +38,7 @@ from rlvr.config import ConfigError, field, from_dict, parse_yaml
 from rlvr.errors import RlvrError
 from rlvr.generation.base import SamplingConfig, build_generator
 from rlvr.models.load import load_tokenizer, max_positions, resolve_model_path
+from rlvr.prompts.template import check_placeholders
 from rlvr.registry import Registry
 from rlvr.rewards.base import REWARDS, RewardContext, RewardInput, RewardOutput
 from rlvr.rewards.config import JudgeConfig, RewardConfig
@@ -65,12 +65,7 @@ class Rubric:
 
     def validate(self) -> None:
         for text, allowed, what in ((self.template, {"question", "response", "reference"}, "template"), (self.reference, {"answer"}, "reference")):
-            try:
-                names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
-            except ValueError as e:
-                raise ValueError(f"{what}: {e} (write literal braces as {{{{ and }}}})") from None
-            if names - allowed:
-                raise ValueError(f"{what}: unknown placeholder(s) {sorted(names - allowed)} (allowed: {sorted(allowed)})")
+            check_placeholders(text, allowed, what)
         if "{question}" not in self.template or "{response}" not in self.template:
             raise ValueError("template must contain {question} and {response}")
         try:
