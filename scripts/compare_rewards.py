@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Four ways to learn from the same answer keys, for the same wall time: which gains most?
 
-    python scripts/compare_rewards.py [--seconds 480] [--out runs/compare-rewards] [--side-by-side]
-                                      [--rm runs/tiny-arith-rm/final] [--only grpo-verifier,grpo-rm,...]
+    python scripts/compare_rewards.py [--seconds 480] [--out runs/compare-rewards]
+                                      [--jobs 1] [--rm runs/tiny-arith-rm/final] [--only grpo-verifier,grpo-rm,...]
 
 From the bundled tiny model on the arith hard split, each run trains for ``--seconds`` of RL time
 (its ``schedule.max_seconds``; the held-out evaluations before and after are not counted) with its
@@ -22,9 +22,9 @@ RM's mean score on the training batch against the verified accuracy of the same 
 by step, and the held-out greedy accuracy at every ``eval.every``: if the policy learns to please
 the RM rather than to be right, the curves part there.
 
-``--side-by-side`` starts the four runs at once (same budget, same contention: on a small machine
-each gets a share of the cores, so fewer steps, but none is favoured by running alone); by default
-they run one after another. Prints ONE JSON line (the table) after the human-readable one.
+``--jobs N`` runs N of them at a time (same budget, same contention within a batch: on a small
+machine each gets a share of the cores, so fewer steps, but none is favoured by running alone; on
+2 cores four at once thrash, two at once do not); by default they run one after another. Prints ONE JSON line (the table) after the human-readable one.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def main() -> int:
     ap.add_argument("--out", default="runs/compare-rewards")
     ap.add_argument("--rm", default=None, help="a trained reward model (default: make one with rlvr data pairs + rlvr rm)")
     ap.add_argument("--only", default=",".join(RUNS), help="comma-separated subset of " + ", ".join(RUNS))
-    ap.add_argument("--side-by-side", action="store_true", help="start every run at once instead of one after another")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at a time (in the order of --only)")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n]
     unknown = [n for n in names if n not in RUNS]
@@ -100,11 +100,11 @@ def main() -> int:
         rm = Path(args.rm) if args.rm else (prepare_rm(out, log) if "grpo-rm" in names else None)
     t0 = time.time()
     procs = {}
-    for name in names:
+    for i, name in enumerate(names):
+        if i >= args.jobs:
+            procs[names[i - args.jobs]][0].wait()  # at most --jobs at a time, in order
         log = open(out / f"{name}.log", "w")  # noqa: SIM115 - closed when the run ends
         procs[name] = (subprocess.Popen(command(name, out, args.seconds, rm), stdout=log, stderr=subprocess.STDOUT, env=os.environ), log)
-        if not args.side_by_side:
-            procs[name][0].wait()
     table = {}
     for name, (proc, log) in procs.items():
         rc = proc.wait()
@@ -124,7 +124,7 @@ def main() -> int:
                 f"{name:14s} {row['steps']:4d} steps  greedy pass@1 {row['pass@1_before']:.3f} -> {row['pass@1_after']:.3f}  "
                 f"{row['improvement'] * 100:+.1f} points (95% CI {lo * 100:+.1f} to {hi * 100:+.1f})"
             )
-    print(json.dumps({"seconds": args.seconds, "side_by_side": args.side_by_side, "wall_s": round(time.time() - t0, 1), "runs": table}))
+    print(json.dumps({"seconds": args.seconds, "jobs": args.jobs, "wall_s": round(time.time() - t0, 1), "runs": table}))
     return 0 if all("error" not in r for r in table.values()) else 1
 
 
