@@ -60,6 +60,15 @@ def write_error(e: BaseException, path: str | Path, intact: str = "the previous 
     return None
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; set it straight back
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # once, at import: setting it later could race a thread creating a file
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path`` atomically."""
@@ -72,6 +81,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path = Path(tmp)
         yield tmp_path
         with open(tmp_path, "rb+") as f:
+            # mkstemp makes the file private (0600); the result should have the mode any file the
+            # user writes gets (0644 under the usual umask), or a summary or a pairs file written
+            # for a colleague would be unreadable to them.
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
     except BaseException as e:
