@@ -169,13 +169,13 @@ def test_train_with_a_reward_model_logs_proxy_and_accuracy_and_keeps_the_best(tm
 
 def test_a_stage_that_asks_to_stop_ends_the_run_checkpointed(tmp_path, monkeypatch):
     """The loop's stop hook (what reward.guard.action=stop uses), on the cheapest stage."""
-    from test_stages import TINY, _corpus
+    from conftest import pretrain_args
 
     from rlvr.training.supervised import SupervisedStage
 
     monkeypatch.setattr(SupervisedStage, "scheduled_eval", lambda self, step, last: {"stop": True} if step == 2 else {})
     out = tmp_path / "run"
-    argv = ["pretrain", f"data.path={_corpus(tmp_path)}", f"run.output_dir={out}", *TINY, "schedule.steps=6", "run.save_every=0", "run.log_every=10"]
+    argv = ["pretrain", *pretrain_args(tmp_path), f"run.output_dir={out}", "schedule.steps=6", "run.save_every=0", "run.log_every=10"]
     assert main(argv) == 0
     assert json.loads((out / "summary.json").read_text())["steps"] == 2
     assert [r["step"] for r in _rows(out / "metrics.jsonl")] == [2]  # the stopping step is logged (log_every 10)
