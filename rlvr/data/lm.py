@@ -65,18 +65,23 @@ def encode_sft(prompt: str, response: str, tokenizer, max_len: int) -> SFTExampl
     return SFTExample(prompt_ids, response_ids)
 
 
+def right_pad(sequences: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[B, T]`` token ids padded on the right with ``pad_id``, and the attention mask (1 on real tokens)."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    attn = torch.zeros((len(sequences), width), dtype=torch.long)
+    for i, s in enumerate(sequences):
+        ids[i, : len(s)] = torch.tensor(s)
+        attn[i, : len(s)] = 1
+    return ids, attn
+
+
 def collate_sft(examples: list[SFTExample], pad_id: int) -> MicroBatch:
-    lengths = [len(e.prompt_ids) + len(e.response_ids) for e in examples]
-    width = max(lengths)
-    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
-    attn = torch.zeros((len(examples), width), dtype=torch.long)
-    loss = torch.zeros((len(examples), width - 1), dtype=torch.float32)
+    ids, attn = right_pad([e.prompt_ids + e.response_ids for e in examples], pad_id)
+    loss = torch.zeros((len(examples), ids.shape[1] - 1), dtype=torch.float32)
     for i, e in enumerate(examples):
-        seq = e.prompt_ids + e.response_ids
-        ids[i, : len(seq)] = torch.tensor(seq)
-        attn[i, : len(seq)] = 1
         # label position t predicts token t+1: the response starts at index len(prompt)
-        loss[i, len(e.prompt_ids) - 1 : len(seq) - 1] = 1.0
+        loss[i, len(e.prompt_ids) - 1 : len(e.prompt_ids) + len(e.response_ids) - 1] = 1.0
     return MicroBatch(ids, attn, loss)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from rlvr.data.lm import right_pad
 from rlvr.errors import RlvrError
 from rlvr.rewards.base import REWARDS, RewardContext, RewardInput, RewardOutput
 from rlvr.rewards.config import REWARD_MODEL, RewardConfig
@@ -64,12 +65,7 @@ def rm_input_ids(tokenizer: Any, prompt: str, response: str, eos: bool, max_leng
 def last_token_scores(model: Any, sequences: list[list[int]], device: str | torch.device, pad_id: int = 0) -> torch.Tensor:
     """[B] scalar scores of a one-label sequence-classification ``model`` at each sequence's last
     token (right-padded batch; gradients flow if the caller allows them)."""
-    width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for i, s in enumerate(sequences):
-        ids[i, : len(s)] = torch.tensor(s)
-        mask[i, : len(s)] = 1
+    ids, mask = right_pad(sequences, pad_id)
     ids, mask = ids.to(device), mask.to(device)
     hidden = getattr(model, model.base_model_prefix)(input_ids=ids, attention_mask=mask).last_hidden_state
     last = mask.sum(1) - 1

@@ -34,7 +34,7 @@ import torch
 
 from rlvr.algorithms.bradley_terry import bradley_terry
 from rlvr.config import field, section
-from rlvr.data.lm import step_indices
+from rlvr.data.lm import right_pad, step_indices
 from rlvr.data.preferences import PreferencePair, load_pairs
 from rlvr.errors import RlvrError
 from rlvr.models.load import load_tokenizer, resolve_model_path
@@ -131,13 +131,7 @@ class PairBatch:
 
 
 def collate_pairs(pairs: list[EncodedPair], pad_id: int, live: bool = True) -> PairBatch:
-    seqs = [p.chosen for p in pairs] + [p.rejected for p in pairs]
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    attn = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s)
-        attn[i, : len(s)] = 1
+    ids, attn = right_pad([p.chosen for p in pairs] + [p.rejected for p in pairs], pad_id)
     return PairBatch(ids, attn, torch.tensor([p.margin for p in pairs]), 1.0 if live else 0.0)
 
 
